@@ -1,0 +1,247 @@
+"""GetConnector reads: filters, ordering and skip/take paging compiled to one SQLite query.
+
+SQLite renders each row as compact JSON itself (``json_object``), so a 1000-row page costs a few
+milliseconds and the sandbox never limits a benchmark. Behaviour reproduced from
+afas-rest-api.md sections 3.2-3.5 and 9:
+- skip/take default to 0/100 and are echoed; ``skip=-1`` returns every row; ``take=-1`` with any
+  other skip is a 500; a non-numeric or < -1 skip counts as 0; ``take=0`` returns one row;
+- without ``orderbyfieldids`` the order differs between calls (a random rotation), and rows that
+  tie on the requested order come back in a random order too, as a database gives them;
+- timestamps are compared as stored (sub-second) and shown rounded to the second with a false
+  ``Z``; strings compare case-insensitively, as SQL Server's default collation does.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from afas_sandbox.filters import Condition, Filter
+from afas_sandbox.model import CONTROL_TIME, GetConnectorDef, GetField
+
+DEFAULT_TAKE = 100
+_LARGE_PRIME = 2147483647
+_DATE_VALUE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?")
+_TIME_VALUE = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?")
+_TRUE = {"true", "1", "-1", "ja", "yes"}
+_FALSE = {"false", "0", "nee", "no"}
+
+
+class QueryError(ValueError):
+    """The request cannot be answered; ``message`` is what AFAS would say in a 500."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class FieldNotFoundError(QueryError):
+    def __init__(self, field_id: str) -> None:
+        super().__init__(f"Connector field '{field_id}' not found")
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    skip: int
+    take: int
+    echo_skip: int
+    echo_take: int
+    all_rows: bool
+
+
+def parse_paging(skip_text: str | None, take_text: str | None) -> Paging:
+    """Apply AFAS's skip/take rules; raises QueryError for the documented invalid combination."""
+    skip = _int_or(skip_text, 0)
+    if skip < -1:
+        skip = 0
+    take = _int_or(take_text, DEFAULT_TAKE)
+    if skip == -1:
+        return Paging(skip=0, take=-1, echo_skip=-1, echo_take=take, all_rows=True)
+    if take < 0:
+        raise QueryError("An unexpected error has occurred.")
+    return Paging(skip=skip, take=max(take, 1), echo_skip=skip, echo_take=take, all_rows=False)
+
+
+def _int_or(text: str | None, default: int) -> int:
+    if text is None:
+        return default
+    try:
+        return int(text.strip())
+    except ValueError:
+        return default
+
+
+def output_expression(field: GetField) -> str:
+    """The SQL that renders one field's stored value the way AFAS shows it."""
+    column = field.column
+    if field.data_type == "boolean":
+        return (
+            f"CASE WHEN {column} IS NULL THEN NULL "
+            f"WHEN {column} THEN json('true') ELSE json('false') END"
+        )
+    if field.data_type == "date":
+        # Shown rounded to the second, Amsterdam local time, with AFAS's false 'Z'.
+        return f"strftime('%Y-%m-%dT%H:%M:%SZ', {column}, '+0.5 seconds')"
+    return column
+
+
+def row_json_expression(connector: GetConnectorDef) -> str:
+    parts = ", ".join(f"'{f.id}', {output_expression(f)}" for f in connector.fields)
+    return f"json_object({parts})"
+
+
+def _rowid(connector: GetConnectorDef) -> str:
+    return f"{connector.source.split()[1]}.rowid"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    sql: str
+    params: tuple[Any, ...]
+
+
+def compile_page(
+    connector: GetConnectorDef,
+    where: Filter,
+    order: list[tuple[str, bool]],
+    paging: Paging,
+    rng: random.Random,
+) -> CompiledQuery:
+    """Build the SELECT that returns one page as JSON strings, one per row."""
+    where_sql, where_params = compile_filter(connector, where)
+    select = f"SELECT {row_json_expression(connector)} AS j FROM {connector.source}"
+    limit_sql = "" if paging.all_rows else " LIMIT ? OFFSET ?"
+    limit_params: tuple[Any, ...] = () if paging.all_rows else (paging.take, paging.skip)
+    rowid = _rowid(connector)
+    if order:
+        terms = []
+        for field_id, descending in order:
+            field = connector.field(field_id)
+            if field is None:
+                raise FieldNotFoundError(field_id)
+            terms.append(f"{field.column} DESC" if descending else field.column)
+        # Ties on the requested order come back in a different order on every call.
+        terms.append(f"(({rowid} * ?) % {_LARGE_PRIME})")
+        sql = f"{select} WHERE {where_sql} ORDER BY {', '.join(terms)}{limit_sql}"
+        params = (*where_params, rng.randrange(1, _LARGE_PRIME), *limit_params)
+        return CompiledQuery(sql, params)
+    # No order asked: a rotation at a random row, so paging without order misses and doubles
+    # rows, as AFAS warns (section 3.4), while each page stays cheap.
+    pivot = rng.randrange(0, 1 << 31)
+    sql = (
+        f"SELECT j FROM ({select} WHERE ({where_sql}) AND {rowid} >= ? ORDER BY {rowid}) "
+        f"UNION ALL "
+        f"SELECT j FROM ({select} WHERE ({where_sql}) AND {rowid} < ? ORDER BY {rowid})"
+        f"{limit_sql}"
+    )
+    return CompiledQuery(sql, (*where_params, pivot, *where_params, pivot, *limit_params))
+
+
+def compile_filter(connector: GetConnectorDef, where: Filter) -> tuple[str, list[Any]]:
+    """Compile OR-groups of AND-ed conditions to a SQL boolean expression."""
+    if not where:
+        return "1", []
+    params: list[Any] = []
+    groups = []
+    for group in where:
+        terms = []
+        for condition in group:
+            field = connector.field(condition.field_id)
+            if field is None:
+                raise FieldNotFoundError(condition.field_id)
+            term, term_params = _condition_sql(field, condition)
+            terms.append(term)
+            params.extend(term_params)
+        groups.append("(" + " AND ".join(terms) + ")")
+    return "(" + " OR ".join(groups) + ")", params
+
+
+def _condition_sql(field: GetField, condition: Condition) -> tuple[str, list[Any]]:
+    """One condition. NULL matches only 'is empty' (8), as in SQL's three-valued logic."""
+    column, op, raw = field.column, condition.operator, condition.value or ""
+    if op == 8:
+        return _empty_sql(field), []
+    if op == 9:
+        return f"NOT {_empty_sql(field)}", []
+    text_column = column if field.data_type in ("string", "blob") else f"CAST({column} AS TEXT)"
+    if op in (6, 15):
+        return _like(text_column, raw, "%{}%", negate=False)
+    if op == 11:
+        return _like(text_column, raw, "%{}%", negate=True)
+    if op in (10, 12):
+        return _like(text_column, raw, "{}%", negate=op == 12)
+    if op in (13, 14):
+        return _like(text_column, raw, "%{}", negate=op == 14)
+    if op in (1, 7) and "%" in raw:
+        # A wildcard with equal / not equal acts as LIKE / NOT LIKE (AFAS XML filter docs).
+        return _like(text_column, raw, "{}", negate=op == 7)
+    value = coerce_filter_value(field, raw)
+    symbol = {1: "=", 2: ">=", 3: "<=", 4: ">", 5: "<", 7: "<>"}[op]
+    return f"{column} {symbol} ?", [value]
+
+
+def _empty_sql(field: GetField) -> str:
+    if field.data_type in ("string", "blob"):
+        return f"({field.column} IS NULL OR {field.column} = '')"
+    return f"({field.column} IS NULL)"
+
+
+def _like(column: str, raw: str, pattern: str, *, negate: bool) -> tuple[str, list[Any]]:
+    escaped = raw.replace("\\", "\\\\").replace("_", "\\_")
+    # A value that already holds '%' is used as the pattern, as client libraries expect.
+    value = escaped if "%" in raw else pattern.format(escaped)
+    keyword = "NOT LIKE" if negate else "LIKE"
+    return f"{column} {keyword} ? ESCAPE '\\'", [value]
+
+
+def coerce_filter_value(field: GetField, raw: str) -> Any:
+    """Turn a filter value into the stored representation of the field's type."""
+    text = raw.strip()
+    if field.data_type == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise QueryError("An unexpected error has occurred.") from None
+    if field.data_type == "decimal":
+        try:
+            return float(text)
+        except ValueError:
+            raise QueryError("An unexpected error has occurred.") from None
+    if field.data_type == "boolean":
+        if text.lower() in _TRUE:
+            return 1
+        if text.lower() in _FALSE:
+            return 0
+        raise QueryError("An unexpected error has occurred.")
+    if field.data_type == "date":
+        return _date_value(field, text)
+    return raw
+
+
+def _date_value(field: GetField, text: str) -> str:
+    # AFAS prints a 'Z' but refuses it in filter values (afas-rest-api.md section 3.2).
+    if field.control_type == CONTROL_TIME:
+        time_match = _TIME_VALUE.fullmatch(text)
+        if time_match:
+            hh, mm, ss = time_match.groups()
+            return f"1900-01-01T{hh}:{mm}:{ss or '00'}"
+    match = _DATE_VALUE.fullmatch(text)
+    if match is None:
+        raise QueryError("An unexpected error has occurred.")
+    day, hh, mm, ss = match.groups()
+    return f"{day}T{hh or '00'}:{mm or '00'}:{ss or '00'}"
+
+
+def parse_order(text: str | None) -> list[tuple[str, bool]]:
+    """``orderbyfieldids=A,-B`` → [("A", False), ("B", True)]."""
+    if not text:
+        return []
+    order = []
+    for part in text.split(","):
+        name = part.strip()
+        if not name:
+            continue
+        order.append((name[1:], True) if name.startswith("-") else (name, False))
+    return order

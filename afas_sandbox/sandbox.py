@@ -1,0 +1,294 @@
+"""The sandbox's core: ``AFASSandbox.handle(request) -> SimResponse``, free of any HTTP server.
+
+Routing is case-insensitive, as AFAS's documents and clients mix ``/metainfo`` and
+``/MetaInfo`` (afas-rest-api.md section 1). Order of checks: query-string length (404), token
+(401/403/500), App Connector rights, scripted faults, then the endpoint itself.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from afas_sandbox.auth import AuthFailure, SandboxToken, authenticate
+from afas_sandbox.clock import Clock, SystemClock, local_stamp
+from afas_sandbox.datasets import Dataset
+from afas_sandbox.faults import Fault, FaultPlan, LatencyModel
+from afas_sandbox.filters import FilterSyntaxError, parse_compact, parse_json
+from afas_sandbox.query import QueryError, compile_page, parse_order, parse_paging
+from afas_sandbox.responses import (
+    ERROR_NOT_AUTHORIZED,
+    SimResponse,
+    afas_error,
+    empty,
+    json_response,
+    maintenance,
+    not_found,
+)
+from afas_sandbox.store import Store
+from afas_sandbox.updates.engine import run_delete, run_write
+from afas_sandbox.updates.messages import language_of
+
+PREFIX = "/profitrestservices"
+MAX_QUERY_CHARS = 2049  # from '?' on (afas-rest-api.md section 3.2)
+PROFIT_VERSION = "22.22.5"
+ENV_ID = "O12345AA"
+
+
+@dataclass(slots=True)
+class SimRequest:
+    """An HTTP request as the core sees it."""
+
+    method: str
+    path: str
+    query_string: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    remote_addr: str = "127.0.0.1"
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+class AFASSandbox:
+    """One AFAS Profit environment: dataset, data, faults, latency and clock."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        store: Store,
+        *,
+        faults: FaultPlan | None = None,
+        latency: LatencyModel | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.dataset = dataset
+        self.store = store
+        self.faults = faults or FaultPlan()
+        self.latency = latency or LatencyModel()
+        self.clock: Clock = clock or SystemClock()
+        self.tokens: dict[str, SandboxToken] = {t.data: t for t in dataset.tokens}
+        self._rng = random.Random()
+        self._rng_lock = threading.Lock()
+
+    def handle(self, request: SimRequest) -> SimResponse:
+        path = request.path.rstrip("/") or "/"
+        if not path.lower().startswith(PREFIX):
+            return not_found()
+        if request.query_string and len(request.query_string) + 1 > MAX_QUERY_CHARS:
+            return not_found()
+        segments = [s for s in path[len(PREFIX) :].split("/") if s]
+        if not segments:
+            return not_found()
+        token = authenticate(request.header("Authorization"), self.tokens)
+        if token is AuthFailure.PLAIN_TEXT:
+            return afas_error("Token must be sent Base64-encoded.")
+        if isinstance(token, AuthFailure):
+            return empty(401)
+        if token.app.allowed_ips is not None and request.remote_addr not in token.app.allowed_ips:
+            return empty(403)
+        connector = self._connector_of(request.method, segments)
+        fault = self.faults.pick(request.method, connector, "before")
+        if fault is not None:
+            response = self._fault_response(fault, None)
+            if response is not None:
+                return response
+        response = self._route(request, segments, token)
+        response.delay_seconds += self.latency.seconds(response.rows)
+        fault = self.faults.pick(request.method, connector, "after")
+        if fault is not None:
+            return self._fault_response(fault, response) or response
+        return response
+
+    @staticmethod
+    def _connector_of(method: str, segments: list[str]) -> str | None:
+        head = segments[0].lower()
+        if head == "connectors" and len(segments) >= 2:
+            return segments[1]
+        if head == "metainfo" and len(segments) >= 3:
+            return segments[2]
+        return None
+
+    def _fault_response(self, fault: Fault, handled: SimResponse | None) -> SimResponse | None:
+        if fault.kind == "reset":
+            return SimResponse(status=500, disruption="reset")
+        if fault.kind == "truncate":
+            base = handled or json_response({"skip": 0, "take": 100, "rows": []})
+            base.disruption = "truncate"
+            return base
+        if fault.kind == "slow":
+            base = handled or None
+            if base is None:
+                # Answer normally, only late: the handler runs now, the wait happens outside.
+                return None
+            base.delay_seconds += fault.delay_seconds
+            return base
+        if fault.status in (401, 403):
+            return empty(fault.status)
+        if fault.status == 404:
+            return not_found()
+        if fault.status == 503:
+            return maintenance(fault.retry_after)
+        return afas_error(
+            fault.external_message,
+            status=fault.status,
+            number=fault.error_number,
+            reference=fault.profit_log_reference,
+        )
+
+    def _route(self, request: SimRequest, segments: list[str], token: SandboxToken) -> SimResponse:
+        head = segments[0].lower()
+        method = request.method.upper()
+        language = language_of(request.header("Accept-Language"))
+        if head == "metainfo" and method == "GET":
+            return self._metainfo(segments[1:], token)
+        if head == "connectors" and len(segments) >= 2:
+            if method == "GET" and len(segments) == 2:
+                return self._get_connector(segments[1], request.query_string, token)
+            if method in ("POST", "PUT", "DELETE"):
+                return self._update_connector(method, segments[1:], request, token, language)
+        if head == "profitversion" and method == "GET" and len(segments) == 1:
+            return json_response({"version": PROFIT_VERSION})
+        if head == "subjectconnector" and method == "GET":
+            return self._subject_file(segments[1:], request.query_string)
+        return not_found()
+
+    def _not_authorized(self, kind: str) -> SimResponse:
+        return afas_error(
+            f"{kind} not supported for this app or the user is not authorized",
+            number=ERROR_NOT_AUTHORIZED,
+        )
+
+    def _metainfo(self, rest: list[str], token: SandboxToken) -> SimResponse:
+        app = token.app
+        if not rest:
+            return json_response(
+                {
+                    "updateConnectors": [
+                        {"id": c.id, "description": c.description}
+                        for c in self.dataset.update_connectors
+                        if app.may_update(c.id)
+                    ],
+                    "getConnectors": [
+                        {"id": c.id, "description": c.description}
+                        for c in self.dataset.get_connectors
+                        if app.may_get(c.id)
+                    ],
+                    "info": {
+                        "envid": ENV_ID,
+                        "appName": app.name,
+                        "group": f"AuthorizationGroup 101 ({app.user})",
+                        "tokenExpiry": "0",
+                    },
+                }
+            )
+        if len(rest) == 2 and rest[0].lower() == "get":
+            get_def = self.dataset.get_connector(rest[1])
+            if get_def is None or not app.may_get(get_def.id):
+                return self._not_authorized("GetConnector")
+            return json_response(get_def.metainfo())
+        if len(rest) == 2 and rest[0].lower() == "update":
+            update_def = self.dataset.update_connector(rest[1])
+            if update_def is None or not app.may_update(update_def.id):
+                return self._not_authorized("UpdateConnector")
+            return json_response(update_def.metainfo())
+        return not_found()
+
+    def _get_connector(self, connector_id: str, query: str, token: SandboxToken) -> SimResponse:
+        definition = self.dataset.get_connector(connector_id)
+        if definition is None or not token.app.may_get(definition.id):
+            return self._not_authorized("GetConnector")
+        params: dict[str, str] = {}
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            params.setdefault(key.lower(), value)
+        try:
+            paging = parse_paging(params.get("skip"), params.get("take"))
+            if "filterjson" in params:
+                where = parse_json(params["filterjson"])
+            else:
+                where = parse_compact(
+                    params.get("filterfieldids"),
+                    params.get("filtervalues"),
+                    params.get("operatortypes"),
+                )
+            with self._rng_lock:
+                compiled = compile_page(
+                    definition, where, parse_order(params.get("orderbyfieldids")), paging, self._rng
+                )
+        except QueryError as exc:
+            return afas_error(exc.message)
+        except FilterSyntaxError:
+            return afas_error("An unexpected error has occurred.")
+        rows = [r[0] for r in self.store.query(compiled.sql, compiled.params)]
+        head = f'{{"skip":{paging.echo_skip},"take":{paging.echo_take},"rows":['
+        body = (head + ",".join(rows) + "]}").encode("utf-8")
+        return SimResponse(status=200, body=body, rows=len(rows))
+
+    def _update_connector(
+        self,
+        method: str,
+        rest: list[str],
+        request: SimRequest,
+        token: SandboxToken,
+        language: str,
+    ) -> SimResponse:
+        definition = self.dataset.update_connector(rest[0])
+        if definition is None or not token.app.may_update(definition.id):
+            return self._not_authorized("UpdateConnector")
+        writer = self.dataset.writers[definition.id]
+        stamp = local_stamp(self.clock.now())
+        if method == "DELETE":
+            return run_delete(
+                self.store,
+                definition,
+                writer,
+                segments=rest[1:],
+                stamp=stamp,
+                user=token.app.user,
+                language=language,
+            )
+        if len(rest) != 1:
+            return not_found()
+        return run_write(
+            self.store,
+            definition,
+            writer,
+            verb=method,
+            body=request.body,
+            stamp=stamp,
+            user=token.app.user,
+            language=language,
+        )
+
+    def _subject_file(self, rest: list[str], query: str) -> SimResponse:
+        params = {k.lower(): v for k, v in parse_qsl(query)}
+        if len(rest) == 2:
+            subject_text, file_id = rest
+        else:
+            subject_text, file_id = params.get("subjectid", ""), params.get("fileid", "")
+        if not subject_text.isdigit() or not file_id:
+            return not_found()
+        with self.store.transaction() as conn:
+            found = self.dataset.subject_files(conn, int(subject_text), file_id)
+        if found is None:
+            return not_found()
+        filename, mimetype, data = found
+        return json_response({"filename": filename, "mimetype": mimetype, "filedata": data})
+
+    def rows(self, connector_id: str) -> list[dict[str, Any]]:
+        """Every row of a GetConnector as AFAS shows it (for tests: the expected data)."""
+        import json
+
+        definition = self.dataset.get_connector(connector_id)
+        if definition is None:
+            raise ValueError(f"unknown GetConnector {connector_id!r}")
+        from afas_sandbox.query import row_json_expression
+
+        sql = f"SELECT {row_json_expression(definition)} FROM {definition.source}"
+        return [json.loads(r[0]) for r in self.store.query(sql)]

@@ -1,0 +1,1 @@
+"""UpdateConnectors: payload parsing, validation against metainfo, and transactional writes."""

@@ -1,0 +1,216 @@
+"""Parse an UpdateConnector body into validated Elements, checking it against the metainfo.
+
+Accepted shapes (afas-rest-api.md section 6.2): ``Element`` as an object or an array;
+``Objects`` as a map or a list of single-key maps; ``@Action`` inside ``Fields`` (or, as an
+older AFAS document had it, on the Element); ``@``-prefixed key attributes. Checks: unknown
+fields and objects, mandatory fields on insert, types, lengths, code-table values, ``notzero``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from afas_sandbox.model import CONTROL_DATETIME, UpdateConnectorDef, UpdateField, UpdateObjectDef
+from afas_sandbox.responses import ERROR_VALUE_DOES_NOT_EXIST
+from afas_sandbox.updates.messages import message
+from afas_sandbox.updates.writer import Element, UpdateRejectedError
+
+ACTIONS = ("insert", "update", "delete")
+_INT = re.compile(r"-?\d+")
+_DECIMAL = re.compile(r"-?\d+(\.\d+)?|-?\.\d+")
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?Z?)?")
+_KINDS = {
+    "int": ("integer", "geheel getal"),
+    "decimal": ("number", "getal"),
+    "boolean": ("boolean", "ja/nee-waarde"),
+    "date": ("date", "datum"),
+    "blob": ("base64 file", "base64-bestand"),
+    "string": ("text", "tekst"),
+}
+
+
+class Validator:
+    """Validates one request body in one language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def reject(self, key: str, number: int | None = None, **values: Any) -> UpdateRejectedError:
+        return UpdateRejectedError(message(key, self.language, **values), number)
+
+    def parse_body(self, connector: UpdateConnectorDef, body: Any, action: str) -> list[Element]:
+        root = connector.root
+        if not isinstance(body, dict) or root.name not in body:
+            found = ", ".join(f"'{k}'" for k in body) if isinstance(body, dict) else "no object"
+            raise self.reject("wrong_root", expected=root.name, found=found or "nothing")
+        return self._elements(root, body[root.name], action)
+
+    def _elements(self, obj: UpdateObjectDef, container: Any, action: str) -> list[Element]:
+        if not isinstance(container, dict) or "Element" not in container:
+            raise self.reject("no_element", object=obj.name)
+        raw = container["Element"]
+        raws = raw if isinstance(raw, list) else [raw]
+        if not raws:
+            raise self.reject("no_element", object=obj.name)
+        return [self._element(obj, item, action) for item in raws]
+
+    def _element(self, obj: UpdateObjectDef, raw: Any, inherited: str) -> Element:
+        if not isinstance(raw, dict):
+            raise self.reject("no_element", object=obj.name)
+        element = Element(obj=obj)
+        action: Any = None
+        for name, value in raw.items():
+            if name in ("Fields", "Objects"):
+                continue
+            if name == "@Action":
+                action = value
+                continue
+            field = obj.field(name[1:]) if name.startswith("@") else None
+            if field is None:
+                raise self.reject("unknown_field", field=name, object=obj.name)
+            element.keys[field.field_id] = self.coerce(obj, field, value)
+        fields = raw.get("Fields") or {}
+        if not isinstance(fields, dict):
+            raise self.reject("unknown_field", field="Fields", object=obj.name)
+        for name, value in fields.items():
+            if name == "@Action":
+                action = value
+                continue
+            field = obj.field(name)
+            if field is None:
+                raise self.reject("unknown_field", field=name, object=obj.name)
+            element.fields[name] = self.coerce(obj, field, value)
+        element.action = self._action(obj, action, inherited)
+        for sub_name, container in self._object_items(obj, raw.get("Objects")):
+            sub = obj.object(sub_name)
+            if sub is None:
+                raise self.reject("unknown_object", name=sub_name, object=obj.name)
+            nested = self._elements(sub, container, element.action)
+            element.objects.setdefault(sub_name, []).extend(nested)
+        for field in obj.fields:
+            if not field.mandatory or element.value(field.field_id) is not None:
+                continue
+            # Missing on insert, or cleared with "" on any action.
+            if element.action == "insert" or element.has(field.field_id):
+                raise self.reject(
+                    "mandatory", label=field.label, field=field.field_id, object=obj.name
+                )
+        return element
+
+    def _action(self, obj: UpdateObjectDef, action: Any, inherited: str) -> str:
+        if action is None:
+            return inherited
+        if not isinstance(action, str) or action.lower() not in ACTIONS:
+            raise self.reject("bad_action", action=action, object=obj.name)
+        return action.lower()
+
+    def _object_items(self, obj: UpdateObjectDef, objects: Any) -> list[tuple[str, Any]]:
+        if objects is None:
+            return []
+        if isinstance(objects, dict):
+            return list(objects.items())
+        if isinstance(objects, list) and all(isinstance(o, dict) for o in objects):
+            return [item for o in objects for item in o.items()]
+        raise self.reject("unknown_object", name="Objects", object=obj.name)
+
+    def coerce(self, obj: UpdateObjectDef, field: UpdateField, value: Any) -> Any:
+        """Check one value against its field and return it in the stored representation."""
+        if value is None or value == "":
+            return None  # an explicit clear
+        stored = self._typed(obj, field, value)
+        if field.values is not None:
+            code = str(stored)
+            if code not in {c for c, _ in field.values}:
+                raise self.reject("not_exist", ERROR_VALUE_DOES_NOT_EXIST, label=field.label)
+        if field.notzero and field.data_type in ("int", "decimal") and stored == 0:
+            raise self.reject("not_zero", label=field.label, field=field.field_id, object=obj.name)
+        return stored
+
+    def _typed(self, obj: UpdateObjectDef, field: UpdateField, value: Any) -> Any:
+        kind = field.data_type
+        text = value if isinstance(value, str) else None
+        if kind == "int":
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            if text is not None and _INT.fullmatch(text.strip()):
+                return int(text)
+        elif kind == "decimal":
+            number = _decimal(value)
+            if number is not None:
+                quantum = Decimal(1).scaleb(-field.decimals)
+                return float(number.quantize(quantum, rounding=ROUND_HALF_UP))
+        elif kind == "boolean":
+            if isinstance(value, bool):
+                return int(value)
+            if value in (0, 1) or (text is not None and text.lower() in ("true", "false", "1", "0")):
+                return int(str(value).lower() in ("true", "1"))
+        elif kind == "date":
+            stored = _date(text, field) if text is not None else None
+            if stored is not None:
+                return stored
+        elif kind == "blob":
+            if text is not None and _is_base64(text):
+                return text
+        else:
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                result = str(value)
+                if field.length and len(result) > field.length:
+                    raise self.reject(
+                        "too_long",
+                        label=field.label,
+                        field=field.field_id,
+                        object=obj.name,
+                        length=field.length,
+                    )
+                return result
+        english, dutch = _KINDS[kind]
+        raise self.reject(
+            "bad_type",
+            value=str(value)[:50],
+            kind=dutch if self.language == "nl" else english,
+            label=field.label,
+            field=field.field_id,
+            object=obj.name,
+        )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return Decimal(str(value))
+    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        try:
+            return Decimal(value.strip())
+        except InvalidOperation:
+            return None
+    return None
+
+
+def _date(text: str, field: UpdateField) -> str | None:
+    match = _DATE.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month, day, hh, mm, ss = match.groups()
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    if field.control_type == CONTROL_DATETIME:
+        return f"{year}-{month}-{day}T{hh or '00'}:{mm or '00'}:{ss or '00'}"
+    return f"{year}-{month}-{day}T00:00:00"
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""tap-afas: a Singer tap for AFAS Profit GetConnectors."""

@@ -1,0 +1,5 @@
+"""``python -m tap_afas``."""
+
+from tap_afas.tap import TapAFAS
+
+TapAFAS.cli()

@@ -1,0 +1,1 @@
+"""target-afas: a Singer target that writes records through AFAS Profit UpdateConnectors."""

@@ -1,0 +1,5 @@
+"""``python -m target_afas``."""
+
+from target_afas.target import TargetAFAS
+
+TargetAFAS.cli()
