@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -36,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", choices=DATASET_NAMES, default="demo")
     parser.add_argument("--seed", type=int, default=1, help="data is the same for the same seed")
-    parser.add_argument("--rows", type=int, help="rows of the large connector (Profit_Transactions)")
+    parser.add_argument(
+        "--rows", type=int, help="rows of the large connector (Profit_Transactions)"
+    )
     parser.add_argument("--db", type=Path, help="keep the generated data in this file and reuse it")
 
 
@@ -50,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         rows = dataset.default_rows if args.rows is None else args.rows
         started = time.monotonic()
         load_or_build_template(dataset, seed=args.seed, rows=rows, db_path=args.db)
-        print(f"built {args.dataset} (seed {args.seed}, {rows} rows) into {args.db} "
-              f"in {time.monotonic() - started:.1f}s")
+        print(
+            f"built {args.dataset} (seed {args.seed}, {rows} rows) into {args.db} "
+            f"in {time.monotonic() - started:.1f}s"
+        )
         return 0
     try:
         running = start_sandbox(
@@ -77,9 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         args.url_file.write_text(running.base_url + "\n", encoding="utf-8")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     running.stop()
     return 0

@@ -58,7 +58,9 @@ class Fault:
             return False
         if self.connector is None:
             return True
-        return connector is not None and fnmatch.fnmatchcase(connector.lower(), self.connector.lower())
+        return connector is not None and fnmatch.fnmatchcase(
+            connector.lower(), self.connector.lower()
+        )
 
 
 class FaultPlan:

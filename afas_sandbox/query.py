@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from afas_sandbox.filters import Condition, Filter
-from afas_sandbox.model import CONTROL_TIME, GetConnectorDef, GetField
+from afas_sandbox.model import CONTROL_DATETIME, CONTROL_TIME, GetConnectorDef, GetField
 
 DEFAULT_TAKE = 100
 _LARGE_PRIME = 2147483647
@@ -81,9 +81,16 @@ def output_expression(field: GetField) -> str:
             f"CASE WHEN {column} IS NULL THEN NULL "
             f"WHEN {column} THEN json('true') ELSE json('false') END"
         )
+    if field.data_type == "date" and field.control_type == CONTROL_DATETIME:
+        # Stored with microseconds, shown rounded (half up) to the second with AFAS's false
+        # 'Z'; only values at .5 or later need date arithmetic (a minute or day may roll over).
+        return (
+            f"CASE WHEN substr({column}, 21, 1) >= '5' "
+            f"THEN strftime('%Y-%m-%dT%H:%M:%SZ', {column}, '+0.5 seconds') "
+            f"ELSE substr({column}, 1, 19) || 'Z' END"
+        )
     if field.data_type == "date":
-        # Shown rounded to the second, Amsterdam local time, with AFAS's false 'Z'.
-        return f"strftime('%Y-%m-%dT%H:%M:%SZ', {column}, '+0.5 seconds')"
+        return f"substr({column}, 1, 19) || 'Z'"
     return column
 
 

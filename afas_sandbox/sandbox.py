@@ -7,6 +7,7 @@ Routing is case-insensitive, as AFAS's documents and clients mix ``/metainfo`` a
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from dataclasses import dataclass, field
@@ -18,7 +19,13 @@ from afas_sandbox.clock import Clock, SystemClock, local_stamp
 from afas_sandbox.datasets import Dataset
 from afas_sandbox.faults import Fault, FaultPlan, LatencyModel
 from afas_sandbox.filters import FilterSyntaxError, parse_compact, parse_json
-from afas_sandbox.query import QueryError, compile_page, parse_order, parse_paging
+from afas_sandbox.query import (
+    QueryError,
+    compile_page,
+    parse_order,
+    parse_paging,
+    row_json_expression,
+)
 from afas_sandbox.responses import (
     ERROR_NOT_AUTHORIZED,
     SimResponse,
@@ -93,21 +100,20 @@ class AFASSandbox:
             return empty(401)
         if token.app.allowed_ips is not None and request.remote_addr not in token.app.allowed_ips:
             return empty(403)
-        connector = self._connector_of(request.method, segments)
-        fault = self.faults.pick(request.method, connector, "before")
-        if fault is not None:
-            response = self._fault_response(fault, None)
-            if response is not None:
-                return response
+        connector = self._connector_of(segments)
+        before = self.faults.pick(request.method, connector, "before")
+        if before is not None and before.kind != "slow":
+            return self._fault_response(before, None)
         response = self._route(request, segments, token)
         response.delay_seconds += self.latency.seconds(response.rows)
-        fault = self.faults.pick(request.method, connector, "after")
-        if fault is not None:
-            return self._fault_response(fault, response) or response
+        after = self.faults.pick(request.method, connector, "after")
+        for fault in (before, after):
+            if fault is not None:
+                response = self._fault_response(fault, response)
         return response
 
     @staticmethod
-    def _connector_of(method: str, segments: list[str]) -> str | None:
+    def _connector_of(segments: list[str]) -> str | None:
         head = segments[0].lower()
         if head == "connectors" and len(segments) >= 2:
             return segments[1]
@@ -115,7 +121,8 @@ class AFASSandbox:
             return segments[2]
         return None
 
-    def _fault_response(self, fault: Fault, handled: SimResponse | None) -> SimResponse | None:
+    def _fault_response(self, fault: Fault, handled: SimResponse | None) -> SimResponse:
+        """The response a fault turns this request into (``handled``: the real answer, if any)."""
         if fault.kind == "reset":
             return SimResponse(status=500, disruption="reset")
         if fault.kind == "truncate":
@@ -123,10 +130,7 @@ class AFASSandbox:
             base.disruption = "truncate"
             return base
         if fault.kind == "slow":
-            base = handled or None
-            if base is None:
-                # Answer normally, only late: the handler runs now, the wait happens outside.
-                return None
+            base = handled or json_response({"skip": 0, "take": 100, "rows": []})
             base.delay_seconds += fault.delay_seconds
             return base
         if fault.status in (401, 403):
@@ -283,12 +287,8 @@ class AFASSandbox:
 
     def rows(self, connector_id: str) -> list[dict[str, Any]]:
         """Every row of a GetConnector as AFAS shows it (for tests: the expected data)."""
-        import json
-
         definition = self.dataset.get_connector(connector_id)
         if definition is None:
             raise ValueError(f"unknown GetConnector {connector_id!r}")
-        from afas_sandbox.query import row_json_expression
-
         sql = f"SELECT {row_json_expression(definition)} FROM {definition.source}"
         return [json.loads(r[0]) for r in self.store.query(sql)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from singer_sdk import Stream, Tap
+
 from afas_profit.settings import environment_schema
 
 

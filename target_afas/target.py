@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from singer_sdk import RecordSink, Target
+
 from afas_profit.settings import environment_schema
 
 

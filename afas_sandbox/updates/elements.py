@@ -40,8 +40,10 @@ class Validator:
     def __init__(self, language: str) -> None:
         self.language = language
 
-    def reject(self, key: str, number: int | None = None, **values: Any) -> UpdateRejectedError:
-        return UpdateRejectedError(message(key, self.language, **values), number)
+    def reject(
+        self, message_key: str, number: int | None = None, /, **values: Any
+    ) -> UpdateRejectedError:
+        return UpdateRejectedError(message(message_key, self.language, **values), number)
 
     def parse_body(self, connector: UpdateConnectorDef, body: Any, action: str) -> list[Element]:
         root = connector.root
@@ -149,7 +151,9 @@ class Validator:
         elif kind == "boolean":
             if isinstance(value, bool):
                 return int(value)
-            if value in (0, 1) or (text is not None and text.lower() in ("true", "false", "1", "0")):
+            if value in (0, 1) or (
+                text is not None and text.lower() in ("true", "false", "1", "0")
+            ):
                 return int(str(value).lower() in ("true", "1"))
         elif kind == "date":
             stored = _date(text, field) if text is not None else None

@@ -99,7 +99,9 @@ def run_delete(
     try:
         target = parse_delete_path(connector, segments, language)
         with store.transaction() as conn:
-            writer.delete(WriteContext(conn=conn, stamp=stamp, user=user, language=language), target)
+            writer.delete(
+                WriteContext(conn=conn, stamp=stamp, user=user, language=language), target
+            )
     except UpdateRejectedError as exc:
         return afas_error(exc.text, number=exc.number or ERROR_VALIDATION)
     return SimResponse(status=200, content_type=None)
@@ -120,9 +122,7 @@ def parse_delete_path(
         obj = connector.root if obj is None else obj.object(name)
         if obj is None or obj.name != name:
             parent = path[-1][0] if path else connector.id
-            raise UpdateRejectedError(
-                message("unknown_object", language, name=name, object=parent)
-            )
+            raise UpdateRejectedError(message("unknown_object", language, name=name, object=parent))
         key_fields = [k.strip().removeprefix("@") for k in key_text.split(",")]
         values = value_text.split(",")
         if len(key_fields) != len(values):

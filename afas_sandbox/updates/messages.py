@@ -80,9 +80,9 @@ _MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def message(key: str, language: str, **values: Any) -> str:
-    """The message ``key`` in ``language`` ("en" or "nl") with ``values`` filled in."""
-    english, dutch = _MESSAGES[key]
+def message(message_key: str, language: str, /, **values: Any) -> str:
+    """The message ``message_key`` in ``language`` ("en" or "nl") with ``values`` filled in."""
+    english, dutch = _MESSAGES[message_key]
     return (dutch if language == "nl" else english).format(**values)
 
 

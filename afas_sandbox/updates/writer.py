@@ -54,8 +54,10 @@ class WriteContext:
     user: str
     language: str
 
-    def reject(self, key: str, number: int | None = None, **values: Any) -> UpdateRejectedError:
-        return UpdateRejectedError(message(key, self.language, **values), number)
+    def reject(
+        self, message_key: str, number: int | None = None, /, **values: Any
+    ) -> UpdateRejectedError:
+        return UpdateRejectedError(message(message_key, self.language, **values), number)
 
     def log_delete(self, entity: str, key: str) -> None:
         """Record a hard delete in the deleted-records log (AFAS's "Wijzigingen …" data)."""

@@ -97,7 +97,11 @@ def _new_employee(ctx: WriteContext, rng: random.Random, fake: Any) -> Row:
 def _new_debtor(ctx: WriteContext, rng: random.Random, fake: Any) -> Row:
     relation = ctx.conn.execute(
         "SELECT bc_co, name FROM organisations ORDER BY rowid LIMIT 1 OFFSET ?",
-        (rng.randrange(max(1, ctx.conn.execute("SELECT count(*) FROM organisations").fetchone()[0])),),
+        (
+            rng.randrange(
+                max(1, ctx.conn.execute("SELECT count(*) FROM organisations").fetchone()[0])
+            ),
+        ),
     ).fetchone()
     bc_co, name = relation if relation else (None, fake.company())
     number = next_int(ctx.conn, "SELECT max(CAST(debtor_id AS INTEGER)) FROM debtors", 10001)

@@ -133,16 +133,21 @@ class RelationWriter:
         if rest or number is None:
             raise ctx.reject("key_required", field="BcCo", object=self.kind.object_name)
         kind = self.kind
-        if kind.table == "persons" and ctx.conn.execute(
-            "SELECT 1 FROM employees WHERE person_bc_co = ?", (number,)
-        ).fetchone():
+        if (
+            kind.table == "persons"
+            and ctx.conn.execute(
+                "SELECT 1 FROM employees WHERE person_bc_co = ?", (number,)
+            ).fetchone()
+        ):
             raise ctx.reject("record_exists", key=f"employee of {number}", object="AfasEmployee")
         deleted = ctx.conn.execute(f"DELETE FROM {kind.table} WHERE bc_co = ?", (number,))
         if deleted.rowcount == 0:
             raise ctx.reject("record_missing", key=number, object=kind.object_name)
         ctx.log_delete(kind.entity, number)
 
-    def find(self, ctx: WriteContext, element: Element, *, for_update: bool) -> tuple[int, str] | None:
+    def find(
+        self, ctx: WriteContext, element: Element, *, for_update: bool
+    ) -> tuple[int, str] | None:
         """The (bc_id, bc_co) the element matches, following its match setting."""
         kind = self.kind
         match = element.value(kind.match_field)

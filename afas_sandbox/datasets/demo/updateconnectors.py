@@ -74,7 +74,11 @@ FUNCTION_VALUES = (
     ("MGR", "Manager"),
     ("SUP", "Supportmedewerker"),
 )
-ADMINISTRATION_VALUES = (("1", "Demo Holding B.V."), ("2", "Demo Services B.V."), ("3", "Demo Stichting"))
+ADMINISTRATION_VALUES = (
+    ("1", "Demo Holding B.V."),
+    ("2", "Demo Services B.V."),
+    ("3", "Demo Stichting"),
+)
 JOURNAL_VALUES = (
     ("10", "Kas"),
     ("20", "Bank"),
@@ -247,7 +251,9 @@ ENTRY = UpdateObjectDef(
             description="Boekingsregel",
             fields=(
                 _u("EnNo", "int", "Nummer journaalpost", 9),
-                _u("VaAs", "string", "Type rekening", 1, mandatory=True, values=ACCOUNT_KIND_VALUES),
+                _u(
+                    "VaAs", "string", "Type rekening", 1, mandatory=True, values=ACCOUNT_KIND_VALUES
+                ),
                 _u("AcNr", "string", "Rekeningnummer", 16, mandatory=True),
                 _u("EnDa", "date", "Boekdatum", mandatory=True),
                 _u("BpDa", "date", "Datum boekstuk"),

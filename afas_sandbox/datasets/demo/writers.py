@@ -63,7 +63,11 @@ class SubjectWriter:
 
     def insert(self, ctx: WriteContext, element: Element) -> dict[str, str]:
         sb_id = next_int(ctx.conn, "SELECT max(sb_id) FROM subjects", 1)
-        values = {"sb_id": sb_id, **columns_of(element, SUBJECT_COLUMNS), **self._link(ctx, element)}
+        values = {
+            "sb_id": sb_id,
+            **columns_of(element, SUBJECT_COLUMNS),
+            **self._link(ctx, element),
+        }
         values["created"] = values["modified"] = ctx.stamp
         insert_row(ctx.conn, "subjects", values)
         self._attachments(ctx, element, sb_id)
