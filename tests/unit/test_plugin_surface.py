@@ -1,0 +1,72 @@
+"""Unit layer: the plugins' public surface (``--about``, sample configs, meltano.yml) agrees."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from afas_sandbox.datasets import load_dataset
+from tap_afas.tap import TapAFAS
+from target_afas.target import TargetAFAS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _about(module: str) -> dict[str, Any]:
+    output = subprocess.run(
+        [sys.executable, "-m", module, "--about", "--format=json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    about: dict[str, Any] = json.loads(output)
+    return about
+
+
+@pytest.mark.parametrize(
+    ("module", "name"), [("tap_afas", "tap-afas"), ("target_afas", "target-afas")]
+)
+def test_about_lists_settings_and_marks_the_token_secret(module: str, name: str) -> None:
+    about = _about(module)
+    assert about["name"] == name
+    properties = about["settings"]["properties"]
+    assert {"environment_id", "environment_type", "api_url", "token", "integration_id"} <= set(
+        properties
+    )
+    assert properties["token"].get("secret") is True
+    assert "token" in about["settings"]["required"]
+
+
+def test_sandbox_sample_config_is_valid_and_holds_the_full_demo_token() -> None:
+    config = json.loads((ROOT / "sample_config" / "tap.sandbox.json").read_text())
+    jsonschema.validate(config, TapAFAS.config_jsonschema)
+    full = next(t for t in load_dataset("demo").tokens if t.name == "full")
+    assert config["token"] == full.xml
+    assert config["api_url"] == "http://127.0.0.1:8765/ProfitRestServices"
+
+
+def test_example_config_is_valid() -> None:
+    config = json.loads((ROOT / "sample_config" / "tap.example.json").read_text())
+    jsonschema.validate(config, TapAFAS.config_jsonschema)
+
+
+@pytest.mark.parametrize(
+    ("plugin_type", "name", "cls"),
+    [("extractors", "tap-afas", TapAFAS), ("loaders", "target-afas", TargetAFAS)],
+)
+def test_meltano_settings_match_the_plugin(plugin_type: str, name: str, cls: Any) -> None:
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    plugin = next(p for p in project["plugins"][plugin_type] if p["name"] == name)
+    declared = {s["name"]: bool(s.get("sensitive", False)) for s in plugin["settings"]}
+    properties = cls.config_jsonschema["properties"]
+    assert set(declared) == set(properties)
+    for setting, sensitive in declared.items():
+        assert sensitive == bool(properties[setting].get("secret", False)), setting
