@@ -2,8 +2,8 @@
 
 ``/ProfitRestServices/...`` goes to the AFAS core; ``/_sandbox/...`` is the admin endpoint and
 answers loopback clients only. A ``reset`` fault aborts the TCP connection (RST, no response);
-``truncate`` sends half the announced body and closes; latency and ``slow`` faults sleep here,
-outside every lock, so other requests are served meanwhile.
+``truncate`` sends half the announced body of the real answer and closes; latency and ``slow``
+faults sleep here, outside every lock, so other requests are served meanwhile.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
 from afas_sandbox.admin import ADMIN_PREFIX, handle_admin
+from afas_sandbox.responses import JSON_TYPE
 from afas_sandbox.sandbox import SimRequest
 from afas_sandbox.world import World
 
@@ -51,19 +53,23 @@ class SandboxApp:
             time.sleep(result.delay_seconds)
         if result.disruption == "reset":
             _abort_connection(environ)
-        headers: list[tuple[str, str]] = list(result.headers)
-        body = result.body
         if result.disruption == "truncate":
-            headers.append(("Content-Length", str(len(body))))
-            body = body[: len(body) // 2]
-        response = Response(body, status=result.status, headers=headers)
+            return _truncated(result.body, result.status, start_response)
+        response = Response(result.body, status=result.status, headers=list(result.headers))
         if result.content_type is not None:
             response.content_type = result.content_type
         else:
             response.headers.pop("Content-Type", None)
-        if result.disruption == "truncate":
-            response.automatically_set_content_length = False
         return response(environ, start_response)
+
+
+def _truncated(body: bytes, status: int, start_response: StartResponse) -> list[bytes]:
+    """Announce the whole body, send half; the server then closes the connection."""
+    start_response(
+        f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}",
+        [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body)))],
+    )
+    return [body[: len(body) // 2]]
 
 
 def _abort_connection(environ: dict[str, Any] | WSGIEnvironment) -> None:

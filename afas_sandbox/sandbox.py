@@ -102,7 +102,8 @@ class AFASSandbox:
             return empty(403)
         connector = self._connector_of(segments)
         before = self.faults.pick(request.method, connector, "before")
-        if before is not None and before.kind != "slow":
+        # Slow and truncated answers carry the real response, so they apply after handling.
+        if before is not None and before.kind not in ("slow", "truncate"):
             return self._fault_response(before, None)
         response = self._route(request, segments, token)
         response.delay_seconds += self.latency.seconds(response.rows)

@@ -27,6 +27,7 @@ from afas_sandbox.world import MutationResult, World
 
 DEFAULT_HOST = "127.0.0.1"
 SERVICE_PATH = "/ProfitRestServices"
+SHUTDOWN_POLL_SECONDS = 0.02
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -72,7 +73,10 @@ class RunningSandbox:
         self.world = world
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, name="afas-sandbox", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name="afas-sandbox",
+            daemon=True,
         )
         self._thread.start()
         host = server.host if ":" not in server.host else f"[{server.host}]"

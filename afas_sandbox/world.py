@@ -2,12 +2,14 @@
 
 ``World.mutate("Profit_Persons", inserts=5, updates=20, deletes=2, same_second=True)`` changes
 the table behind a GetConnector in one transaction, stamps the changes with the sandbox clock,
-and logs deletes in the deleted-records log. With ``same_second`` the changes get distinct
-sub-second stamps inside the last half second, so most of them show the same rounded second.
+and logs deletes in the deleted-records log. ``updates=N`` changes N different rows (fewer
+only when the table has fewer). With ``same_second`` the changes get sub-second stamps between
+the start of the displayed (rounded) second and now, so they all show the same second.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import sqlite3
 import threading
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
     from afas_sandbox.store import Store
 
 WORLD_USER = "sandbox.world"
-SAME_SECOND_WINDOW_SECONDS = 0.45
+MIN_SAME_SECOND_SPAN_US = 1000
 
 
 class EntityOps(Protocol):
@@ -35,7 +37,11 @@ class EntityOps(Protocol):
 
     def insert(self, ctx: WriteContext, rng: random.Random, fake: Any) -> list[str]: ...
 
-    def update(self, ctx: WriteContext, rng: random.Random, fake: Any) -> list[str]: ...
+    def pick(self, conn: sqlite3.Connection, rng: random.Random, count: int) -> list[int]:
+        """Rowids of up to ``count`` different rows to update."""
+        ...
+
+    def update(self, ctx: WriteContext, rng: random.Random, fake: Any, rowid: int) -> list[str]: ...
 
     def delete(self, ctx: WriteContext, rng: random.Random) -> list[str]: ...
 
@@ -86,12 +92,15 @@ class World:
         with self._lock, self._store.transaction() as conn:
             stamps = self._stamps(total, same_second)
             fake = self._faker()
+            picked = ops.pick(conn, self._rng, updates) if updates else []
             for i in range(total):
                 ctx = self._context(conn, stamps[i])
                 if i < inserts:
                     result.inserted.extend(ops.insert(ctx, self._rng, fake))
                 elif i < inserts + updates:
-                    result.updated.extend(ops.update(ctx, self._rng, fake))
+                    if i - inserts < len(picked):
+                        rowid = picked[i - inserts]
+                        result.updated.extend(ops.update(ctx, self._rng, fake, rowid))
                 else:
                     result.deleted.extend(ops.delete(ctx, self._rng))
         return result
@@ -103,9 +112,11 @@ class World:
         now = self._clock.now()
         if not same_second:
             return [local_stamp(now)] * count
-        window_us = int(SAME_SECOND_WINDOW_SECONDS * 1_000_000)
-        offsets = sorted(self._rng.randrange(window_us) for _ in range(count))
-        return [local_stamp(now - timedelta(microseconds=window_us - o)) for o in offsets]
+        # Spread the stamps over the part of the displayed (rounded) second that has passed.
+        shown = math.floor(now.timestamp() + 0.5)
+        span_us = max(MIN_SAME_SECOND_SPAN_US, int((now.timestamp() - shown + 0.5) * 1_000_000))
+        offsets = sorted(self._rng.randrange(span_us + 1) for _ in range(count))
+        return [local_stamp(now - timedelta(microseconds=span_us - o)) for o in offsets]
 
     def _faker(self) -> Any:
         if self._fake is None:

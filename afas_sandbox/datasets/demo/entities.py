@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from afas_sandbox.datasets.demo.rows import (
     insert_row,
     next_int,
     random_key,
+    random_rowids,
     update_row,
 )
 from afas_sandbox.updates.writer import WriteContext
@@ -53,10 +55,13 @@ class SimpleEntity:
         insert_row(ctx.conn, self.table, row)
         return [str(row[self.key])]
 
-    def update(self, ctx: WriteContext, rng: random.Random, fake: Any) -> list[str]:
-        key = random_key(ctx.conn, rng, self.table, self.key)
-        if key is None:
-            return []
+    def pick(self, conn: sqlite3.Connection, rng: random.Random, count: int) -> list[int]:
+        return random_rowids(conn, rng, self.table, count)
+
+    def update(self, ctx: WriteContext, rng: random.Random, fake: Any, rowid: int) -> list[str]:
+        (key,) = ctx.conn.execute(
+            f"SELECT {self.key} FROM {self.table} WHERE rowid = ?", (rowid,)
+        ).fetchone()
         fresh = self.make(ctx, rng, fake)
         values = {column: fresh[column] for column in self.changing}
         update_row(ctx.conn, self.table, {self.key: key}, values, ctx.stamp)
@@ -136,10 +141,10 @@ class TransactionEntity:
             insert_row(ctx.conn, "transactions", row)
         return [f"{unit},{entry_no},{row['seq_no']}" for row in rows]
 
-    def update(self, ctx: WriteContext, rng: random.Random, fake: Any) -> list[str]:
-        rowid = random_key(ctx.conn, rng, "transactions", "rowid")
-        if rowid is None:
-            return []
+    def pick(self, conn: sqlite3.Connection, rng: random.Random, count: int) -> list[int]:
+        return random_rowids(conn, rng, "transactions", count)
+
+    def update(self, ctx: WriteContext, rng: random.Random, fake: Any, rowid: int) -> list[str]:
         unit, entry, seq = ctx.conn.execute(
             "SELECT unit_id, entry_no, seq_no FROM transactions WHERE rowid = ?", (rowid,)
         ).fetchone()

@@ -74,3 +74,29 @@ def random_key(
         (rng.randrange(count),),
     ).fetchone()
     return row[0]
+
+
+SMALL_TABLE_ROWS = 200_000
+
+
+def random_rowids(
+    conn: sqlite3.Connection, rng: random.Random, table: str, count: int, where: str = "1"
+) -> list[int]:
+    """Up to ``count`` distinct random rowids of rows that satisfy ``where``."""
+    total = conn.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
+    if total <= SMALL_TABLE_ROWS or count * 4 >= total:
+        rowids = [r for (r,) in conn.execute(f"SELECT rowid FROM {table} WHERE {where}")]
+        return rng.sample(rowids, min(count, len(rowids)))
+    # Large table: draw rowids until enough existing, qualifying rows are found.
+    highest = conn.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0]
+    chosen: dict[int, None] = {}
+    while len(chosen) < count:
+        candidate = rng.randint(1, highest)
+        if candidate in chosen:
+            continue
+        hit = conn.execute(
+            f"SELECT 1 FROM {table} WHERE rowid = ? AND ({where})", (candidate,)
+        ).fetchone()
+        if hit is not None:
+            chosen[candidate] = None
+    return list(chosen)
