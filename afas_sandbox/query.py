@@ -103,6 +103,12 @@ def _rowid(connector: GetConnectorDef) -> str:
     return f"{connector.source.split()[1]}.rowid"
 
 
+def rowid_range_sql(connector: GetConnectorDef) -> str:
+    """The query for (lowest, highest) rowid of the connector's main table."""
+    table = connector.source.split()[0]
+    return f"SELECT coalesce(min(rowid), 0), coalesce(max(rowid), 0) FROM {table}"
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledQuery:
     sql: str
@@ -115,8 +121,13 @@ def compile_page(
     order: list[tuple[str, bool]],
     paging: Paging,
     rng: random.Random,
+    rowid_range: tuple[int, int] = (0, 0),
 ) -> CompiledQuery:
-    """Build the SELECT that returns one page as JSON strings, one per row."""
+    """Build the SELECT that returns one page as JSON strings, one per row.
+
+    ``rowid_range`` (lowest, highest rowid of the connector's main table) is where an unordered
+    read starts its rotation.
+    """
     where_sql, where_params = compile_filter(connector, where)
     select = f"SELECT {row_json_expression(connector)} AS j FROM {connector.source}"
     limit_sql = "" if paging.all_rows else " LIMIT ? OFFSET ?"
@@ -136,7 +147,7 @@ def compile_page(
         return CompiledQuery(sql, params)
     # No order asked: a rotation at a random row, so paging without order misses and doubles
     # rows, as AFAS warns (section 3.4), while each page stays cheap.
-    pivot = rng.randrange(0, 1 << 31)
+    pivot = rng.randint(*rowid_range)
     sql = (
         f"SELECT j FROM ({select} WHERE ({where_sql}) AND {rowid} >= ? ORDER BY {rowid}) "
         f"UNION ALL "

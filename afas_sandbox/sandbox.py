@@ -25,6 +25,7 @@ from afas_sandbox.query import (
     parse_order,
     parse_paging,
     row_json_expression,
+    rowid_range_sql,
 )
 from afas_sandbox.responses import (
     ERROR_NOT_AUTHORIZED,
@@ -222,10 +223,10 @@ class AFASSandbox:
                     params.get("filtervalues"),
                     params.get("operatortypes"),
                 )
+            order = parse_order(params.get("orderbyfieldids"))
+            low, high = self.store.query(rowid_range_sql(definition))[0] if not order else (0, 0)
             with self._rng_lock:
-                compiled = compile_page(
-                    definition, where, parse_order(params.get("orderbyfieldids")), paging, self._rng
-                )
+                compiled = compile_page(definition, where, order, paging, self._rng, (low, high))
         except QueryError as exc:
             return afas_error(exc.message)
         except FilterSyntaxError:
