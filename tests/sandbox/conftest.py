@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from afas_sandbox import RunningSandbox
+from afas_sandbox import RunningSandbox, TemplateCache, start_sandbox
+from afas_sandbox.pytest_plugin import FIXTURE_ROWS
 
 
 class RawClient:
@@ -47,6 +48,30 @@ class RawClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+@pytest.fixture(scope="module")
+def shared(afas_sandbox_templates: TemplateCache) -> Iterator[RunningSandbox]:
+    """One sandbox per module, for tests that only read (they must not change its data)."""
+    sandbox = start_sandbox("demo", rows=FIXTURE_ROWS, templates=afas_sandbox_templates)
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture(scope="module")
+def client(shared: RunningSandbox) -> Iterator[RawClient]:
+    """A full-access client of the module's shared, read-only sandbox."""
+    raw = RawClient(shared, shared.tokens.full.header)
+    yield raw
+    raw.close()
+
+
+@pytest.fixture(scope="module")
+def limited_client(shared: RunningSandbox) -> Iterator[RawClient]:
+    """A limited-token client of the module's shared, read-only sandbox."""
+    raw = RawClient(shared, shared.tokens.limited.header)
+    yield raw
+    raw.close()
 
 
 @pytest.fixture

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from afas_sandbox import RunningSandbox, TemplateCache, start_sandbox
-from afas_sandbox.pytest_plugin import FIXTURE_ROWS
+from afas_sandbox import RunningSandbox
 from afas_sandbox.sandbox import SimRequest
 from tests.sandbox.conftest import RawClient
 
@@ -39,28 +37,6 @@ REQUIRED_GET = {
     "Profit_FreeTable_K01",
 }
 HEX64 = "0123456789ABCDEF" * 4
-
-
-@pytest.fixture(scope="module")
-def shared(afas_sandbox_templates: TemplateCache) -> Iterator[RunningSandbox]:
-    """One sandbox for the tests that only read (starting one per test costs ~0.5 s)."""
-    sandbox = start_sandbox("demo", rows=FIXTURE_ROWS, templates=afas_sandbox_templates)
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture(scope="module")
-def full_client(shared: RunningSandbox) -> Iterator[RawClient]:
-    client = RawClient(shared, shared.tokens.full.header)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def limited_client(shared: RunningSandbox) -> Iterator[RawClient]:
-    client = RawClient(shared, shared.tokens.limited.header)
-    yield client
-    client.close()
 
 
 def _b64(text: str | bytes) -> str:
@@ -288,9 +264,9 @@ def test_limited_token_reads_its_get_connectors(limited_client: RawClient, conne
     [*sorted(REQUIRED_GET - LIMITED_GET), "Profit_Subject_Attachments"],
 )
 def test_limited_token_get_connector_outside_app_is_not_authorized(
-    limited_client: RawClient, full_client: RawClient, connector: str
+    limited_client: RawClient, client: RawClient, connector: str
 ) -> None:
-    assert full_client.get(f"/connectors/{connector}", {"take": 1}).status_code == 200  # exists
+    assert client.get(f"/connectors/{connector}", {"take": 1}).status_code == 200  # exists
     _assert_not_authorized(limited_client.get(f"/connectors/{connector}", {"take": 1}), "get")
     _assert_not_authorized(limited_client.get(f"/metainfo/get/{connector}"), "get")
 
@@ -337,19 +313,19 @@ def test_limited_token_update_connector_outside_app_is_not_authorized(
 
 
 def test_limited_token_writes_its_update_connector(
-    limited_client: RawClient, full_client: RawClient
+    limited_client: RawClient, client: RawClient
 ) -> None:
     response = limited_client.post("/connectors/KnPerson", PERSON_POST)
     assert response.status_code == 201, response.text
     number = response.json()["results"]["KnPerson"]["BcCo"]
-    rows = full_client.get(
+    rows = client.get(
         "/connectors/Profit_Persons",
         {"filterfieldids": "PersonId", "filtervalues": number, "operatortypes": "1"},
     ).json()["rows"]
     assert [r["LastName"] for r in rows] == ["Autorisatietest"]
 
 
-@pytest.mark.parametrize("client_name", ["full_client", "limited_client"])
+@pytest.mark.parametrize("client_name", ["client", "limited_client"])
 def test_non_existent_connectors_are_not_authorized(
     request: pytest.FixtureRequest, client_name: str
 ) -> None:
@@ -372,10 +348,8 @@ def test_metainfo_of_limited_token_lists_only_its_connectors(limited_client: Raw
     assert len(body["updateConnectors"]) == len(LIMITED_UPDATE)
 
 
-def test_metainfo_of_full_token_lists_more(
-    full_client: RawClient, limited_client: RawClient
-) -> None:
-    full = full_client.get("/metainfo").json()
+def test_metainfo_of_full_token_lists_more(client: RawClient, limited_client: RawClient) -> None:
+    full = client.get("/metainfo").json()
     limited = limited_client.get("/metainfo").json()
     full_get = {c["id"] for c in full["getConnectors"]}
     assert full_get >= REQUIRED_GET

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,8 +19,6 @@ from typing import Any
 import pytest
 import requests
 
-from afas_sandbox import RunningSandbox, TemplateCache, start_sandbox
-from afas_sandbox.pytest_plugin import FIXTURE_ROWS
 from tests.sandbox.conftest import RawClient
 
 Row = dict[str, Any]
@@ -34,21 +31,6 @@ KEYS = {
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
-
-
-@pytest.fixture(scope="module")
-def shared(afas_sandbox_templates: TemplateCache) -> Iterator[RunningSandbox]:
-    """One sandbox for this read-only module (starting one per test costs ~0.5 s)."""
-    sandbox = start_sandbox("demo", rows=FIXTURE_ROWS, templates=afas_sandbox_templates)
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture(scope="module")
-def client(shared: RunningSandbox) -> Iterator[RawClient]:
-    raw = RawClient(shared, shared.tokens.full.header)
-    yield raw
-    raw.close()
 
 
 @dataclass

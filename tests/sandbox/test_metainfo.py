@@ -17,8 +17,6 @@ from typing import Any
 import pytest
 import requests
 
-from afas_sandbox import RunningSandbox, TemplateCache, start_sandbox
-from afas_sandbox.pytest_plugin import FIXTURE_ROWS
 from tests.sandbox.conftest import RawClient
 
 DATA_TYPES = {"string", "int", "decimal", "date", "boolean", "blob"}
@@ -78,21 +76,6 @@ MODIFIED_FIELDS = {
 }
 CUSTOM_FIELD = re.compile(r"U[0-9A-F]{32}")
 PROJECT_NAME_FIELD = "U018A40C7A37A5B7A93502E52BF447225"
-
-
-@pytest.fixture(scope="module")
-def shared(afas_sandbox_templates: TemplateCache) -> Iterator[RunningSandbox]:
-    """One sandbox for this read-only module (starting one per test costs ~0.5 s)."""
-    sandbox = start_sandbox("demo", rows=FIXTURE_ROWS, templates=afas_sandbox_templates)
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture(scope="module")
-def client(shared: RunningSandbox) -> Iterator[RawClient]:
-    raw = RawClient(shared, shared.tokens.full.header)
-    yield raw
-    raw.close()
 
 
 def _json(response: requests.Response) -> Any:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 
-from afas_sandbox import RunningSandbox, TemplateCache, start_sandbox
+from afas_sandbox import RunningSandbox
 from afas_sandbox.pytest_plugin import FIXTURE_ROWS
 from tests.sandbox.conftest import RawClient
 
@@ -43,21 +43,6 @@ KEYS = {
     "Profit_Transactions": ("UnitId", "EntryNo", "SeqNo"),
 }
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-@pytest.fixture(scope="module")
-def shared(afas_sandbox_templates: TemplateCache) -> Iterator[RunningSandbox]:
-    """One sandbox for the read-only tests (starting one per test costs ~0.5 s)."""
-    sandbox = start_sandbox("demo", rows=FIXTURE_ROWS, templates=afas_sandbox_templates)
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture(scope="module")
-def client(shared: RunningSandbox) -> Iterator[RawClient]:
-    raw = RawClient(shared, shared.tokens.full.header)
-    yield raw
-    raw.close()
 
 
 @pytest.fixture(scope="module")
