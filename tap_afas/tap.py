@@ -1,20 +1,35 @@
-"""The tap class. Only ``--about`` works until GetConnector sync lands (issue #3)."""
+"""``TapAFAS``: discovers one stream per GetConnector from AFAS metainfo.
+
+Discovery reads ``/metainfo`` (the connectors the token's App Connector offers), keeps the ones
+selected by ``connectors`` / ``exclude_connectors``, and builds each stream's schema from
+``/metainfo/get/{id}``.
+"""
 
 from __future__ import annotations
 
 from singer_sdk import Stream, Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from typing_extensions import override
 
-from afas_profit.settings import environment_schema
+from afas_profit.client import ProfitClient
+from tap_afas.settings import TapSettings, tap_config_schema
+from tap_afas.streams import GetConnectorStream
 
 
 class TapAFAS(Tap):
     """Singer tap for AFAS Profit GetConnectors."""
 
     name = "tap-afas"
-    config_jsonschema = environment_schema()
+    config_jsonschema = tap_config_schema()
+    message_writer_class = MsgSpecWriter
 
+    @override
     def discover_streams(self) -> list[Stream]:
-        raise NotImplementedError(
-            "tap-afas cannot sync yet: GetConnector discovery and sync arrive with issue #3. "
-            "Only --about works in this version."
-        )
+        settings = TapSettings.from_config(self.config)
+        client = ProfitClient(settings.environment)
+        environment = client.environment_info()
+        streams: list[Stream] = []
+        for connector_id in settings.select(environment.get_connectors):
+            info = client.get_connector_info(connector_id)
+            streams.append(GetConnectorStream(self, info, settings))
+        return streams

@@ -1,0 +1,312 @@
+"""How a GetConnector is read page by page without missing or doubling a row.
+
+Three cursors, each a plan of requests that adapts to the rows it gets back:
+
+``IncrementalCursor`` (a replication key R exists) reads the window ``lo <= R < hi`` in stored
+values, ordered by R then the key fields. AFAS stores R with sub-second precision but shows it
+rounded to the second, and filters compare the stored value (afas-rest-api.md sections 3.7 and
+9.2). After a full page whose last row shows D, every row stored before D - 1s has been read,
+so the next page starts at ``R >= D - 1s``; the rows already emitted that can come back (they
+show D - 1s or D) are remembered by content hash and skipped. When a page does not move the
+start forward (more than a page of rows within two shown seconds), the one stored second
+``[lo, lo + 1s)`` is read whole in one request. No ``skip`` is ever sent, so rows that change or
+disappear during the sync cannot shift a page. ``hi`` is the sync's start (see
+``times.window_end``): rows changed during the sync are read by the next one.
+
+``KeysetCursor`` (no replication key, key fields known) orders by the key fields and continues
+with ``key >= last`` (composite keys as OR-groups), skipping the rows of the last key already
+emitted; a page full of one key value is read whole.
+
+``SingleRequestCursor`` (nothing to order on) reads everything in one request.
+
+A cursor's ``checkpoint()`` is what a resumed sync needs to continue exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from afas_profit.errors import AFASRequestError
+from afas_profit.filters import Condition, Op, and_all, filter_params, order_param
+from afas_profit.times import filter_value, parse_afas_datetime
+
+Row = dict[str, Any]
+ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """One GetConnector request: filter, order, skip and take."""
+
+    where: Sequence[Sequence[Condition]]
+    order: tuple[str, ...]
+    skip: int
+    take: int
+
+    def params(self) -> dict[str, str | int]:
+        params: dict[str, str | int] = {"skip": self.skip, "take": self.take}
+        params.update(order_param(self.order))
+        params.update(filter_params(self.where))
+        return params
+
+    def describe(self) -> str:
+        """The page in words, for log lines and error messages (no data values besides keys)."""
+        groups = [
+            " and ".join(
+                f"{c.field_id} {_OP_TEXT.get(c.op, int(c.op))} {c.value}".strip() for c in g
+            )
+            for g in self.where
+        ]
+        where = " or ".join(f"({g})" for g in groups) if len(groups) > 1 else "".join(groups)
+        window = f" where {where}" if where else ""
+        return f"skip={self.skip} take={self.take}{window}"
+
+
+_OP_TEXT = {Op.EQUAL: "=", Op.AT_LEAST: ">=", Op.AT_MOST: "<=", Op.GREATER: ">", Op.LESS: "<"}
+
+
+def row_hash(row: Row) -> str:
+    """A short fingerprint of a row's content, stable across runs (field order is AFAS's)."""
+    return hashlib.blake2b(repr(list(row.values())).encode("utf-8"), digest_size=8).hexdigest()
+
+
+def format_value(value: Any) -> str:
+    """A row value as an AFAS filter value (dates without the false ``Z``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and len(value) == 20 and value.endswith("Z") and value[10] == "T":
+        return value[:19]
+    return str(value)
+
+
+class SeenRows:
+    """Rows already emitted that a following request can return again, by shown value."""
+
+    def __init__(self, buckets: dict[str, Counter[str]] | None = None) -> None:
+        self.buckets: dict[str, Counter[str]] = buckets or {}
+
+    def consume(self, shown: str, row: Row) -> bool:
+        """True (and forget it) when this row was emitted already."""
+        bucket = self.buckets.get(shown)
+        if not bucket:
+            return False
+        digest = row_hash(row)
+        if bucket[digest] <= 0:
+            return False
+        bucket[digest] -= 1
+        return True
+
+    def as_state(self) -> dict[str, dict[str, int]]:
+        return {k: {h: n for h, n in v.items() if n > 0} for k, v in self.buckets.items() if +v}
+
+    @classmethod
+    def from_state(cls, state: Any) -> SeenRows:
+        if not isinstance(state, dict):
+            return cls()
+        return cls(
+            {str(k): Counter({str(h): int(n) for h, n in v.items()}) for k, v in state.items()}
+        )
+
+
+class Cursor(ABC):
+    """A plan of GetConnector requests that adapts to what each page returns."""
+
+    done: bool = False
+
+    @abstractmethod
+    def request(self) -> PageRequest: ...
+
+    @abstractmethod
+    def accept(self, rows: list[Row]) -> Iterator[Row]:
+        """Take one page's rows; yield the ones to emit, in order.
+
+        Consume the iterator completely before the next ``request()``.
+        """
+
+    def checkpoint(self) -> dict[str, Any] | None:
+        """What a resumed sync needs to continue here (None: start over)."""
+        return None
+
+
+class IncrementalCursor(Cursor):
+    """Read ``lo <= R < hi`` (local wall-clock, whole seconds) ordered by R and the keys.
+
+    ``progress`` is kept current row by row (a resumed sync starts from it): ``lo`` is one
+    second before the newest shown value emitted, ``seen`` the emitted rows shown since then.
+    """
+
+    def __init__(
+        self,
+        replication_key: str,
+        keys: Sequence[str],
+        *,
+        lo: datetime,
+        hi: datetime,
+        take: int,
+        extra: Sequence[Condition] = (),
+        seen: SeenRows | None = None,
+    ) -> None:
+        self.replication_key = replication_key
+        self.keys = tuple(keys)
+        self.lo = lo
+        self.hi = hi
+        self.take = take
+        self.extra = tuple(extra)
+        self.seen = seen or SeenRows()
+        self.dense = False
+        self.done = lo >= hi
+        self.progress: dict[str, Any] = {"lo": filter_value(lo), "seen": self.seen.as_state()}
+        self._frontier: datetime | None = None
+
+    def request(self) -> PageRequest:
+        r = self.replication_key
+        upper = self.lo + ONE_SECOND if self.dense else self.hi
+        bounds = [
+            Condition(r, Op.AT_LEAST, filter_value(self.lo)),
+            Condition(r, Op.LESS, filter_value(upper)),
+        ]
+        where = and_all([bounds], self.extra)
+        if self.dense:
+            return PageRequest(where, (r, *self.keys), skip=-1, take=-1)
+        return PageRequest(where, (r, *self.keys), skip=0, take=self.take)
+
+    def accept(self, rows: list[Row]) -> Iterator[Row]:
+        r = self.replication_key
+        page_start = self.lo
+        for row in rows:
+            shown = str(row.get(r))
+            if self.seen.consume(shown, row):
+                continue  # emitted before, and still in progress["seen"]
+            self._track(shown, row)
+            yield row
+        if self.dense:
+            self.lo = page_start + ONE_SECOND
+            self._reset_tail()
+            self.dense = False
+            self.done = self.lo >= self.hi
+        elif len(rows) < self.take:
+            self.done = True
+        elif self._frontier is not None and self._frontier - ONE_SECOND > page_start:
+            self.lo = self._frontier - ONE_SECOND
+            self.seen = SeenRows.from_state(self.progress["seen"])
+        else:
+            # More than a page within two shown seconds: read the stored second whole.
+            self.dense = True
+            self.seen = SeenRows.from_state(self.progress["seen"])
+
+    def _track(self, shown: str, row: Row) -> None:
+        """Record an emitted row in ``progress`` (before it leaves this cursor)."""
+        moment = parse_afas_datetime(shown)
+        if self._frontier is None or moment > self._frontier:
+            self._frontier = moment
+            floor = filter_value(moment - ONE_SECOND)
+            tail = self.progress["seen"]
+            for old in [k for k in tail if k[:19] < floor]:
+                del tail[old]
+            self.progress["lo"] = max(floor, filter_value(self.lo))
+        bucket = self.progress["seen"].setdefault(shown, {})
+        digest = row_hash(row)
+        bucket[digest] = bucket.get(digest, 0) + 1
+
+    def _reset_tail(self) -> None:
+        self.seen = SeenRows()
+        self._frontier = None
+        self.progress["lo"] = filter_value(self.lo)
+        self.progress["seen"] = {}
+
+    def checkpoint(self) -> dict[str, Any]:
+        return self.progress
+
+
+class KeysetCursor(Cursor):
+    """Read a whole connector ordered by its key fields, continuing after the last key."""
+
+    def __init__(self, keys: Sequence[str], *, take: int, extra: Sequence[Condition] = ()) -> None:
+        if not keys:
+            raise ValueError("KeysetCursor needs key fields")
+        self.keys = tuple(keys)
+        self.take = take
+        self.extra = tuple(extra)
+        self.last: tuple[str, ...] | None = None
+        self.seen: Counter[str] = Counter()
+        self.whole_group = False
+        self.strict = False
+
+    def request(self) -> PageRequest:
+        if self.last is None:
+            return PageRequest(and_all([], self.extra), self.keys, skip=0, take=self.take)
+        if self.whole_group:
+            group = [Condition(k, Op.EQUAL, v) for k, v in zip(self.keys, self.last, strict=True)]
+            return PageRequest(and_all([group], self.extra), self.keys, skip=-1, take=-1)
+        groups = []
+        for i, key in enumerate(self.keys):
+            head = [
+                Condition(k, Op.EQUAL, v) for k, v in zip(self.keys[:i], self.last, strict=False)
+            ]
+            last_part = i == len(self.keys) - 1
+            op = Op.GREATER if (not last_part or self.strict) else Op.AT_LEAST
+            groups.append([*head, Condition(key, op, self.last[i])])
+        return PageRequest(and_all(groups, self.extra), self.keys, skip=0, take=self.take)
+
+    def accept(self, rows: list[Row]) -> Iterator[Row]:
+        yield from self._fresh(rows)
+        self._advance(rows)
+
+    def _fresh(self, rows: list[Row]) -> list[Row]:
+        fresh = []
+        for row in rows:
+            digest = row_hash(row) if self.seen else ""
+            if self.seen and self.seen[digest] > 0:
+                self.seen[digest] -= 1
+                continue
+            fresh.append(row)
+        return fresh
+
+    def _advance(self, rows: list[Row]) -> None:
+        if self.whole_group:
+            self.whole_group = False
+            self.strict = True
+            self.seen = Counter()
+            return
+        if len(rows) < self.take:
+            self.done = True
+            return
+        last = self._key_of(rows[-1])
+        same = [row for row in rows if self._key_of(row) == last]
+        self.whole_group = len(same) == len(rows) and self.last == last
+        self.strict = False
+        self.last = last
+        self.seen = Counter(row_hash(row) for row in same)
+
+    def _key_of(self, row: Row) -> tuple[str, ...]:
+        values = []
+        for key in self.keys:
+            value = row.get(key)
+            if value is None:
+                raise AFASRequestError(
+                    f"Key field {key!r} is empty in a row, so rows cannot be paged by key. Set "
+                    "'primary_keys' for this connector to fields that are never empty."
+                )
+            values.append(format_value(value))
+        return tuple(values)
+
+
+class SingleRequestCursor(Cursor):
+    """Everything in one request (``skip=-1&take=-1``): for connectors with nothing to order on."""
+
+    def __init__(self, order: Sequence[str], extra: Sequence[Condition] = ()) -> None:
+        self.order = tuple(order)
+        self.extra = tuple(extra)
+
+    def request(self) -> PageRequest:
+        return PageRequest(and_all([], self.extra), self.order, skip=-1, take=-1)
+
+    def accept(self, rows: list[Row]) -> Iterator[Row]:
+        self.done = True
+        yield from rows

@@ -1,0 +1,223 @@
+"""The tap's settings: declared once (JSON Schema for ``--about`` and Meltano) and parsed once.
+
+``TapSettings.from_config`` turns the validated config into a frozen object; nothing else in
+the tap reads ``self.config``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from afas_profit.environment import ACCEPT_LANGUAGES, ProfitEnvironment
+from afas_profit.errors import AFASConfigError
+from afas_profit.filters import OPERATOR_NAMES, Condition, parse_filter_setting
+from afas_profit.metainfo import ConnectorRef
+from afas_profit.settings import environment_schema
+
+PAGE_CELLS = 150_000  # AFAS: fields x rows per page below 150,000 (afas-rest-api.md 3.3)
+MIN_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 10_000
+DEFAULT_ZONE = "Europe/Amsterdam"
+
+
+def _tap_properties() -> dict[str, dict[str, Any]]:
+    return {
+        "connectors": {
+            "type": ["array", "null"],
+            "items": {"type": "string"},
+            "title": "GetConnectors",
+            "description": (
+                "GetConnector ids or glob patterns to sync (e.g. Profit_Employees, Profit_*). "
+                "Default: every GetConnector the token's App Connector offers (/metainfo)."
+            ),
+        },
+        "exclude_connectors": {
+            "type": ["array", "null"],
+            "items": {"type": "string"},
+            "title": "Excluded GetConnectors",
+            "description": "GetConnector ids or glob patterns to leave out.",
+        },
+        "start_date": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "title": "Start date",
+            "description": (
+                "Only rows modified at or after this moment (ISO 8601; without a zone it is "
+                "UTC) on the first sync of an incremental stream. Default: all history."
+            ),
+        },
+        "page_size": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "title": "Page size",
+            "description": (
+                "Rows per request. Default: 150,000 divided by the connector's number of fields "
+                f"(AFAS's guidance), between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}."
+            ),
+        },
+        "request_timeout": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "default": 300,
+            "title": "Request timeout",
+            "description": "Seconds to wait for one AFAS response before retrying.",
+        },
+        "replication_keys": {
+            "type": ["object", "null"],
+            "additionalProperties": {"type": ["string", "null"]},
+            "title": "Replication key per connector",
+            "description": (
+                "Override the detected modified-date field per GetConnector id, e.g. "
+                '{"Profit_Debtors": "DatumGewijzigd"}; "" or null syncs that connector full-table.'
+            ),
+        },
+        "primary_keys": {
+            "type": ["object", "null"],
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "title": "Primary key per connector",
+            "description": (
+                "Key fields per GetConnector id (a unique combination), e.g. "
+                '{"Profit_Transactions": ["UnitId", "EntryNo", "SeqNo"]}. Default: the leading '
+                "fields whose names end in Id, Nr, No, Nummer, Number, Code or Key."
+            ),
+        },
+        "filters": {
+            "type": ["object", "null"],
+            "additionalProperties": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "field": {"type": "string"},
+                        "operator": {"type": ["string", "integer"]},
+                        "value": {"type": ["string", "number", "boolean", "null"]},
+                    },
+                    "required": ["field", "operator"],
+                },
+            },
+            "title": "Extra filters per connector",
+            "description": (
+                "Server-side filters added to every request of a GetConnector (AND-ed), e.g. "
+                '{"Profit_Transactions": [{"field": "UnitId", "operator": "=", "value": "1"}]}. '
+                f"Operators: {', '.join(OPERATOR_NAMES)} or AFAS numbers 1-15."
+            ),
+        },
+        "timezone": {
+            "type": ["string", "null"],
+            "default": DEFAULT_ZONE,
+            "title": "Environment time zone",
+            "description": (
+                "The zone AFAS writes its (falsely 'Z'-suffixed) times in; they become UTC in "
+                "records and bookmarks."
+            ),
+        },
+        "accept_language": {
+            "type": ["string", "null"],
+            "enum": [*ACCEPT_LANGUAGES, None],
+            "title": "Accept-Language",
+            "description": "Language of AFAS's labels and messages (default: the environment's).",
+        },
+    }
+
+
+def tap_config_schema() -> dict[str, Any]:
+    schema = environment_schema()
+    schema["properties"].update(_tap_properties())
+    return schema
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorPlan:
+    """What the tap knows about one connector from the settings."""
+
+    replication_key: str | None
+    replication_key_set: bool
+    primary_keys: tuple[str, ...] | None
+    filters: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class TapSettings:
+    environment: ProfitEnvironment = field(repr=False)
+    connectors: tuple[str, ...] | None
+    exclude_connectors: tuple[str, ...]
+    start_date: datetime | None
+    page_size: int | None
+    zone: ZoneInfo
+    replication_keys: Mapping[str, str | None]
+    primary_keys: Mapping[str, tuple[str, ...]]
+    filters: Mapping[str, tuple[Condition, ...]]
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> TapSettings:
+        zone_name = config.get("timezone") or DEFAULT_ZONE
+        try:
+            zone = ZoneInfo(str(zone_name))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise AFASConfigError(
+                f"Setting 'timezone' is {zone_name!r}, not a known IANA zone; AFAS Online uses "
+                f"{DEFAULT_ZONE}."
+            ) from None
+        filters = config.get("filters") or {}
+        return cls(
+            environment=ProfitEnvironment.from_config(config),
+            connectors=tuple(config["connectors"]) if config.get("connectors") else None,
+            exclude_connectors=tuple(config.get("exclude_connectors") or ()),
+            start_date=_start_date(config.get("start_date")),
+            page_size=config.get("page_size") or None,
+            zone=zone,
+            replication_keys=dict(config.get("replication_keys") or {}),
+            primary_keys={k: tuple(v) for k, v in (config.get("primary_keys") or {}).items()},
+            filters={k: tuple(parse_filter_setting(k, v)) for k, v in filters.items()},
+        )
+
+    def plan_for(self, connector_id: str) -> ConnectorPlan:
+        return ConnectorPlan(
+            replication_key=self.replication_keys.get(connector_id) or None,
+            replication_key_set=connector_id in self.replication_keys,
+            primary_keys=self.primary_keys.get(connector_id),
+            filters=self.filters.get(connector_id, ()),
+        )
+
+    def page_size_for(self, field_count: int) -> int:
+        if self.page_size:
+            return int(self.page_size)
+        return max(MIN_PAGE_SIZE, min(MAX_PAGE_SIZE, PAGE_CELLS // max(field_count, 1)))
+
+    def select(self, available: Sequence[ConnectorRef]) -> list[str]:
+        """The connector ids to sync; an explicitly named unknown id is an error."""
+        ids = [c.id for c in available]
+        if self.connectors is None:
+            chosen = ids
+        else:
+            chosen = []
+            for pattern in self.connectors:
+                matches = [i for i in ids if fnmatch.fnmatchcase(i, pattern)]
+                if not matches and not any(ch in pattern for ch in "*?["):
+                    raise AFASConfigError(
+                        f"GetConnector {pattern!r} (setting 'connectors') is not available to this "
+                        f"token: it does not exist or is not in the App Connector. Available: "
+                        f"{', '.join(ids) or '(none)'}."
+                    )
+                chosen.extend(m for m in matches if m not in chosen)
+        return [
+            i for i in chosen if not any(fnmatch.fnmatchcase(i, p) for p in self.exclude_connectors)
+        ]
+
+
+def _start_date(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise AFASConfigError(
+            f"Setting 'start_date' is {value!r}, not an ISO 8601 date-time "
+            "(e.g. 2024-01-01T00:00:00Z)."
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -1,0 +1,248 @@
+"""``GetConnectorStream``: one stream per GetConnector, incremental on its modified-date field.
+
+Which rows each request asks for is decided by an ``afas_profit.cursor`` cursor (see its module
+docstring for why no row is missed or doubled); this class wires it into singer-sdk: requests,
+parsing, error classification, retries and state. The resume point lives in the stream's state
+under ``afas_progress`` and is updated row by row; the SDK writes it with every STATE message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Iterable, Mapping
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.streams.rest import HTTPRequest, PageContext
+from typing_extensions import override
+
+from afas_profit.conventions import detect_replication_key, guess_primary_keys, stream_name_for
+from afas_profit.cursor import (
+    Cursor,
+    IncrementalCursor,
+    KeysetCursor,
+    PageRequest,
+    SeenRows,
+    SingleRequestCursor,
+)
+from afas_profit.errors import AFASServerError, classify_response, parse_error_body
+from afas_profit.filters import MAX_QUERY_CHARS, query_length
+from afas_profit.messages import failure_message
+from afas_profit.metainfo import GetConnectorInfo
+from afas_profit.records import RecordConverter
+from afas_profit.schema_mapping import schema_from_metainfo
+from afas_profit.times import filter_value, parse_afas_datetime, window_end, window_start
+from tap_afas.auth import AFASTokenAuth
+from tap_afas.pagination import CursorPaginator
+
+if TYPE_CHECKING:
+    from singer_sdk import Tap
+
+    from tap_afas.settings import TapSettings
+
+PROGRESS_KEY = "afas_progress"
+EARLIEST = datetime(1900, 1, 1)
+MAX_RETRY_WAIT_SECONDS = 300.0
+RETRY_TRIES = 6
+
+
+class GetConnectorStream(RESTStream[PageRequest]):
+    """A GetConnector read through a cursor; full-table when it has no modified-date field."""
+
+    STATE_MSG_FREQUENCY = 1000
+    check_sorted = False  # rows are ordered by the stored value; shown values are rounded
+
+    def __init__(self, tap: Tap, connector: GetConnectorInfo, settings: TapSettings) -> None:
+        self.connector = connector
+        self.settings = settings
+        plan = settings.plan_for(connector.id)
+        replication_key = (
+            plan.replication_key if plan.replication_key_set else detect_replication_key(connector)
+        )
+        self.extra_filters = plan.filters
+        keys = (
+            list(plan.primary_keys)
+            if plan.primary_keys is not None
+            else guess_primary_keys(connector)
+        )
+        for name in [*(keys or []), *([replication_key] if replication_key else [])]:
+            if connector.field(name) is None:
+                raise FatalAPIError(
+                    f"Field {name!r} (in 'primary_keys' or 'replication_keys' for "
+                    f"{connector.id!r}) is not a field of that GetConnector. Its fields: "
+                    f"{', '.join(f.id for f in connector.fields)}."
+                )
+        super().__init__(
+            tap,
+            name=stream_name_for(connector.id),
+            schema=schema_from_metainfo(connector),
+            path=f"/connectors/{connector.id}",
+        )
+        self.primary_keys = keys
+        self.replication_key = replication_key
+        self.take = settings.page_size_for(len(connector.fields))
+        self.converter = RecordConverter(connector, settings.zone)
+        self._cursor: Cursor | None = None
+        self._page: PageRequest | None = None
+        if not keys:
+            self.logger.warning(
+                "GetConnector %s: no unique key is known, so pages cannot be ordered on a unique "
+                "field. Set 'primary_keys' for it. %s",
+                connector.id,
+                "Rows are read by modified date and de-duplicated by content."
+                if replication_key
+                else "It is read in one request (skip=-1), which AFAS discourages for large data.",
+            )
+
+    @property
+    @override
+    def url_base(self) -> str:
+        return self.settings.environment.base_url
+
+    @property
+    @override
+    def authenticator(self) -> AFASTokenAuth:
+        return AFASTokenAuth(self.settings.environment.token)
+
+    @property
+    @override
+    def timeout(self) -> int:
+        return int(self.settings.environment.timeout_seconds)
+
+    @property
+    @override
+    def is_sorted(self) -> bool:
+        return self.replication_key is not None
+
+    @override
+    def get_new_paginator(self) -> CursorPaginator:
+        self._cursor = self._new_cursor()
+        return CursorPaginator(self._cursor)
+
+    def _new_cursor(self) -> Cursor:
+        r = self.replication_key
+        if r:
+            return self._incremental_cursor(r)
+        if self.primary_keys:
+            return KeysetCursor(self.primary_keys, take=self.take, extra=self.extra_filters)
+        return SingleRequestCursor([f.id for f in self.connector.fields], extra=self.extra_filters)
+
+    def _incremental_cursor(self, replication_key: str) -> IncrementalCursor:
+        zone = self.settings.zone
+        state = self.get_context_state(self.context)
+        hi = window_end(datetime.now(timezone.utc), zone)
+        progress = state.get(PROGRESS_KEY)
+        seen = SeenRows()
+        if isinstance(progress, dict) and progress.get("lo"):
+            lo = parse_afas_datetime(str(progress["lo"]))
+            seen = SeenRows.from_state(progress.get("seen"))
+        else:
+            start = self.get_starting_timestamp(self.context)
+            lo = EARLIEST if start is None else window_start(start, zone)
+        cursor = IncrementalCursor(
+            replication_key,
+            self.primary_keys or (),
+            lo=lo,
+            hi=hi,
+            take=self.take,
+            extra=self.extra_filters,
+            seen=seen,
+        )
+        state[PROGRESS_KEY] = cursor.progress
+        self.logger.info(
+            "GetConnector %s: reading %s from %s up to %s (local time, exclusive)",
+            self.connector.id,
+            replication_key,
+            filter_value(lo),
+            filter_value(hi),
+        )
+        return cursor
+
+    @override
+    def get_http_request(self, *, page: PageContext[PageRequest]) -> HTTPRequest:
+        request = page.next_page_token
+        assert request is not None, "the paginator always holds a request"
+        self._page = request
+        params: dict[str, Any] = dict(request.params())
+        length = query_length(params)
+        if length > MAX_QUERY_CHARS:
+            raise FatalAPIError(
+                f"GetConnector {self.connector.id!r}: the query string would be {length} "
+                f"characters, over AFAS's limit of {MAX_QUERY_CHARS} (AFAS answers 404). Shorten "
+                "the 'filters' setting for this connector."
+            )
+        self.logger.debug("GetConnector %s request: %s", self.connector.id, request.describe())
+        return HTTPRequest(
+            url=self.get_url(page.stream_context),
+            params=params,
+            headers=self._headers(),
+        )
+
+    def _headers(self) -> dict[str, str]:
+        headers = self.settings.environment.headers()
+        headers.pop("Authorization", None)  # set by the authenticator
+        headers["User-Agent"] = self.user_agent
+        return headers
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        error = classify_response(response.status_code, response.content)
+        if error is None:
+            return
+        info = parse_error_body(response.status_code, response.content)
+        page = self._page.describe() if self._page else "first page"
+        message = failure_message(
+            f"GetConnector {self.connector.id!r} at {page}",
+            info,
+            error,
+            self.settings.environment.base_url,
+        )
+        if issubclass(error, AFASServerError):
+            raise RetriableAPIError(message, response)
+        raise FatalAPIError(message)
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        try:
+            document = json.loads(response.content, parse_float=Decimal)
+            rows = document["rows"]
+        except (ValueError, KeyError, TypeError):
+            raise RetriableAPIError(
+                f"GetConnector {self.connector.id!r}: the response is not a page of rows "
+                "(truncated or not JSON).",
+                response,
+            ) from None
+        cursor = self._cursor
+        assert cursor is not None, "get_new_paginator runs before the first response"
+        yield from cursor.accept(rows)
+        if cursor.done and self.replication_key and isinstance(cursor, IncrementalCursor):
+            cursor.progress["lo"] = filter_value(cursor.hi)
+            cursor.progress["seen"] = {}
+
+    @override
+    def post_process(
+        self, row: dict[str, Any], context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        return self.converter.convert(row)
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, None, None]:
+        return self.backoff_runtime(value=self._retry_wait)
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return RETRY_TRIES
+
+    def _retry_wait(self, exception: Exception) -> float:
+        """503: AFAS's retry_after (capped); everything else: 2, 4, 8, … seconds."""
+        response = getattr(exception, "response", None)
+        if isinstance(response, requests.Response):
+            info = parse_error_body(response.status_code, response.content)
+            if info.retry_after_seconds is not None:
+                return min(info.retry_after_seconds, MAX_RETRY_WAIT_SECONDS)
+        self._attempt = getattr(self, "_attempt", 0) + 1
+        return float(min(2.0**self._attempt, MAX_RETRY_WAIT_SECONDS))
