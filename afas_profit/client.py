@@ -11,18 +11,22 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import requests
 
+from afas_profit.cursor import PageRequest
 from afas_profit.environment import ProfitEnvironment
 from afas_profit.errors import (
     AFASAPIError,
     AFASAuthError,
+    AFASRequestError,
     AFASServerError,
     classify_response,
     parse_error_body,
 )
+from afas_profit.filters import MAX_QUERY_CHARS, query_length
 from afas_profit.messages import failure_message
 from afas_profit.metainfo import (
     EnvironmentInfo,
@@ -71,13 +75,14 @@ class ProfitClient:
     def __repr__(self) -> str:
         return f"ProfitClient(base_url={self.environment.base_url!r})"
 
-    def get_json(self, path: str, what: str) -> Any:
+    def get_json(self, path: str, what: str, params: dict[str, str | int] | None = None) -> Any:
         """GET ``path`` (relative to the base URL); ``what`` names it in error messages."""
         url = self.environment.base_url + path
         for attempt in range(1, self.retry.max_tries + 1):
             try:
                 response = self.session.get(
                     url,
+                    params=params,
                     headers=self.environment.headers(),
                     timeout=self.environment.timeout_seconds,
                 )
@@ -92,7 +97,7 @@ class ProfitClient:
             error = classify_response(response.status_code, response.content)
             if error is None:
                 try:
-                    return json.loads(response.content)
+                    return json.loads(response.content, parse_float=Decimal)
                 except ValueError:
                     raise AFASServerError(f"{what} answered with a body that is not JSON") from None
             info = parse_error_body(response.status_code, response.content)
@@ -100,6 +105,22 @@ class ProfitClient:
                 raise error(failure_message(what, info, error, self.environment.base_url), info)
             self._sleep(self.retry.wait(attempt, info.retry_after_seconds))
         raise AFASAPIError(f"{what} failed")  # pragma: no cover - the loop always returns/raises
+
+    def get_rows(self, connector_id: str, request: PageRequest) -> list[dict[str, Any]]:
+        """One page of a GetConnector (numbers with decimals as ``Decimal``)."""
+        params = request.params()
+        length = query_length(params)
+        if length > MAX_QUERY_CHARS:
+            raise AFASRequestError(
+                f"GetConnector {connector_id!r}: the query string would be {length} characters, "
+                f"over AFAS's limit of {MAX_QUERY_CHARS}."
+            )
+        what = f"GetConnector {connector_id!r} at {request.describe()}"
+        document = self.get_json(f"/connectors/{connector_id}", what, params)
+        rows = document.get("rows") if isinstance(document, dict) else None
+        if not isinstance(rows, list):
+            raise AFASServerError(f"{what} answered without a 'rows' list")
+        return rows
 
     def environment_info(self) -> EnvironmentInfo:
         return parse_environment(self.get_json("/metainfo", "GET /metainfo"))

@@ -18,6 +18,7 @@ from afas_profit.errors import AFASConfigError
 from afas_profit.filters import OPERATOR_NAMES, Condition, parse_filter_setting
 from afas_profit.metainfo import ConnectorRef
 from afas_profit.settings import environment_schema
+from tap_afas.deletes import DeletedRecordsLog
 
 PAGE_CELLS = 150_000  # AFAS: fields x rows per page below 150,000 (afas-rest-api.md 3.3)
 MIN_PAGE_SIZE = 100
@@ -116,6 +117,24 @@ def _tap_properties() -> dict[str, dict[str, Any]]:
                 "records and bookmarks."
             ),
         },
+        "deleted_records_log": {
+            "type": ["object", "null"],
+            "properties": {
+                "connector": {"type": "string"},
+                "entity_field": {"type": "string"},
+                "key_field": {"type": "string"},
+                "date_field": {"type": "string"},
+                "key_separator": {"type": "string"},
+                "entities": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+            "title": "Deleted-records log",
+            "description": (
+                "Emit deletes (_sdc_deleted_at) from a GetConnector on a Profit deleted-records "
+                'log, e.g. {"connector": "Profit_Deleted_Records", "entities": '
+                '{"Profit_Persons": "Persoon"}}; optional entity_field (default Tabel), key_field '
+                "(Sleutel), date_field (Datum_mutatie), key_separator (,) for composite keys."
+            ),
+        },
         "accept_language": {
             "type": ["string", "null"],
             "enum": [*ACCEPT_LANGUAGES, None],
@@ -152,6 +171,7 @@ class TapSettings:
     replication_keys: Mapping[str, str | None]
     primary_keys: Mapping[str, tuple[str, ...]]
     filters: Mapping[str, tuple[Condition, ...]]
+    deleted_records_log: DeletedRecordsLog | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TapSettings:
@@ -174,6 +194,7 @@ class TapSettings:
             replication_keys=dict(config.get("replication_keys") or {}),
             primary_keys={k: tuple(v) for k, v in (config.get("primary_keys") or {}).items()},
             filters={k: tuple(parse_filter_setting(k, v)) for k, v in filters.items()},
+            deleted_records_log=DeletedRecordsLog.from_setting(config.get("deleted_records_log")),
         )
 
     def plan_for(self, connector_id: str) -> ConnectorPlan:

@@ -9,7 +9,7 @@ under ``afas_progress`` and is updated row by row; the SDK writes it with every 
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
+from afas_profit.client import ProfitClient
 from afas_profit.conventions import detect_replication_key, guess_primary_keys, stream_name_for
 from afas_profit.cursor import (
     Cursor,
@@ -37,6 +38,7 @@ from afas_profit.records import RecordConverter
 from afas_profit.schema_mapping import schema_from_metainfo
 from afas_profit.times import filter_value, parse_afas_datetime, window_end, window_start
 from tap_afas.auth import AFASTokenAuth
+from tap_afas.deletes import DeletesReader
 from tap_afas.pagination import CursorPaginator
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from tap_afas.settings import TapSettings
 
 PROGRESS_KEY = "afas_progress"
+DELETES_KEY = "afas_deletes_progress"
 EARLIEST = datetime(1900, 1, 1)
 MAX_RETRY_WAIT_SECONDS = 300.0
 RETRY_TRIES = 6
@@ -56,7 +59,9 @@ class GetConnectorStream(RESTStream[PageRequest]):
     STATE_MSG_FREQUENCY = 1000
     check_sorted = False  # rows are ordered by the stored value; shown values are rounded
 
-    def __init__(self, tap: Tap, connector: GetConnectorInfo, settings: TapSettings) -> None:
+    def __init__(
+        self, tap: Tap, connector: GetConnectorInfo, settings: TapSettings, client: ProfitClient
+    ) -> None:
         self.connector = connector
         self.settings = settings
         plan = settings.plan_for(connector.id)
@@ -76,12 +81,20 @@ class GetConnectorStream(RESTStream[PageRequest]):
                     f"{connector.id!r}) is not a field of that GetConnector. Its fields: "
                     f"{', '.join(f.id for f in connector.fields)}."
                 )
+        log = settings.deleted_records_log
+        tracks_deletes = log is not None and connector.id in log.entities
         super().__init__(
             tap,
             name=stream_name_for(connector.id),
-            schema=schema_from_metainfo(connector),
+            schema=schema_from_metainfo(connector, with_deletes=tracks_deletes),
             path=f"/connectors/{connector.id}",
         )
+        self.deletes = (
+            DeletesReader(log, client, connector, keys, replication_key, settings.zone)
+            if log is not None and tracks_deletes
+            else None
+        )
+        self._hi = window_end(datetime.now(timezone.utc), settings.zone)
         self.primary_keys = keys
         self.replication_key = replication_key
         self.take = settings.page_size_for(len(connector.fields))
@@ -134,7 +147,7 @@ class GetConnectorStream(RESTStream[PageRequest]):
     def _incremental_cursor(self, replication_key: str) -> IncrementalCursor:
         zone = self.settings.zone
         state = self.get_context_state(self.context)
-        hi = window_end(datetime.now(timezone.utc), zone)
+        hi = self._hi
         progress = state.get(PROGRESS_KEY)
         seen = SeenRows()
         if isinstance(progress, dict) and progress.get("lo"):
@@ -161,6 +174,24 @@ class GetConnectorStream(RESTStream[PageRequest]):
             filter_value(hi),
         )
         return cursor
+
+    @override
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        """Deletes logged in this sync's window first, then the connector's rows."""
+        self._hi = window_end(datetime.now(timezone.utc), self.settings.zone)
+        if self.deletes is not None:
+            yield from self._deleted_records(context)
+        yield from super().get_records(context)
+
+    def _deleted_records(self, context: Mapping[str, Any] | None) -> Iterator[dict[str, Any]]:
+        assert self.deletes is not None
+        state = self.get_context_state(context)
+        start = self.get_starting_timestamp(context) if self.replication_key else None
+        lo = EARLIEST if start is None else window_start(start, self.settings.zone)
+        cursor = self.deletes.cursor(lo=lo, hi=self._hi, progress=state.get(DELETES_KEY))
+        state[DELETES_KEY] = cursor.progress
+        yield from self.deletes.records(cursor, self.logger.warning)
+        state[DELETES_KEY] = {"lo": filter_value(self._hi), "seen": {}}
 
     @override
     def get_http_request(self, *, page: PageContext[PageRequest]) -> HTTPRequest:

@@ -31,5 +31,5 @@ class TapAFAS(Tap):
         streams: list[Stream] = []
         for connector_id in settings.select(environment.get_connectors):
             info = client.get_connector_info(connector_id)
-            streams.append(GetConnectorStream(self, info, settings))
+            streams.append(GetConnectorStream(self, info, settings, client))
         return streams
