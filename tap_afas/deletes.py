@@ -129,8 +129,7 @@ class DeletesReader:
             field = self.connector.field(name)
             is_int = field is not None and field.data_type in ("int", "long")
             record[name] = int(text) if is_int else text
-        shown = str(row[self.log.date_field])
-        record[DELETED_AT] = self.converter.to_utc(shown)
+        record[DELETED_AT] = self.converter.to_utc(str(row[self.log.date_field]))
         if self.replication_key:
-            record[self.replication_key] = shown  # converted to UTC with the other fields
+            record[self.replication_key] = record[DELETED_AT]
         return record

@@ -19,6 +19,7 @@ from afas_profit.filters import OPERATOR_NAMES, Condition, parse_filter_setting
 from afas_profit.metainfo import ConnectorRef
 from afas_profit.settings import environment_schema
 from tap_afas.deletes import DeletedRecordsLog
+from tap_afas.key_snapshots import KeyComparison
 
 PAGE_CELLS = 150_000  # AFAS: fields x rows per page below 150,000 (afas-rest-api.md 3.3)
 MIN_PAGE_SIZE = 100
@@ -135,6 +136,21 @@ def _tap_properties() -> dict[str, dict[str, Any]]:
                 "(Sleutel), date_field (Datum_mutatie), key_separator (,) for composite keys."
             ),
         },
+        "key_comparison_deletes": {
+            "type": ["object", "null"],
+            "properties": {
+                "connectors": {"type": "array", "items": {"type": "string"}},
+                "snapshot_dir": {"type": "string"},
+            },
+            "title": "Deletes by key comparison",
+            "description": (
+                "Opt-in fallback for connectors without a deleted-records log: after each sync "
+                "read all keys of these GetConnectors (ids or globs) and emit deletes "
+                "(_sdc_deleted_at) for keys gone since the last run; key sets are kept in "
+                "SQLite files under snapshot_dir (default .tap-afas/key-snapshots). Reads the "
+                "whole connector: schedule it less often."
+            ),
+        },
         "accept_language": {
             "type": ["string", "null"],
             "enum": [*ACCEPT_LANGUAGES, None],
@@ -172,6 +188,7 @@ class TapSettings:
     primary_keys: Mapping[str, tuple[str, ...]]
     filters: Mapping[str, tuple[Condition, ...]]
     deleted_records_log: DeletedRecordsLog | None = None
+    key_comparison: KeyComparison | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TapSettings:
@@ -195,6 +212,13 @@ class TapSettings:
             primary_keys={k: tuple(v) for k, v in (config.get("primary_keys") or {}).items()},
             filters={k: tuple(parse_filter_setting(k, v)) for k, v in filters.items()},
             deleted_records_log=DeletedRecordsLog.from_setting(config.get("deleted_records_log")),
+            key_comparison=KeyComparison.from_setting(config.get("key_comparison_deletes")),
+        )
+
+    def compares_keys(self, connector_id: str) -> bool:
+        comparison = self.key_comparison
+        return comparison is not None and any(
+            fnmatch.fnmatchcase(connector_id, p) for p in comparison.connectors
         )
 
     def plan_for(self, connector_id: str) -> ConnectorPlan:

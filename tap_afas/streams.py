@@ -35,10 +35,11 @@ from afas_profit.filters import MAX_QUERY_CHARS, query_length
 from afas_profit.messages import failure_message
 from afas_profit.metainfo import GetConnectorInfo
 from afas_profit.records import RecordConverter
-from afas_profit.schema_mapping import schema_from_metainfo
+from afas_profit.schema_mapping import DELETED_AT, schema_from_metainfo
 from afas_profit.times import filter_value, parse_afas_datetime, window_end, window_start
 from tap_afas.auth import AFASTokenAuth
 from tap_afas.deletes import DeletesReader
+from tap_afas.key_snapshots import KeySnapshot
 from tap_afas.pagination import CursorPaginator
 
 if TYPE_CHECKING:
@@ -83,15 +84,27 @@ class GetConnectorStream(RESTStream[PageRequest]):
                 )
         log = settings.deleted_records_log
         tracks_deletes = log is not None and connector.id in log.entities
+        compares_keys = settings.compares_keys(connector.id)
         super().__init__(
             tap,
             name=stream_name_for(connector.id),
-            schema=schema_from_metainfo(connector, with_deletes=tracks_deletes),
+            schema=schema_from_metainfo(connector, with_deletes=tracks_deletes or compares_keys),
             path=f"/connectors/{connector.id}",
         )
         self.deletes = (
             DeletesReader(log, client, connector, keys, replication_key, settings.zone)
             if log is not None and tracks_deletes
+            else None
+        )
+        self.key_snapshot = (
+            KeySnapshot(
+                settings.key_comparison.snapshot_dir / f"{self.name}.sqlite3",
+                client,
+                connector,
+                keys,
+                plan.filters,
+            )
+            if settings.key_comparison is not None and compares_keys
             else None
         )
         self._hi = window_end(datetime.now(timezone.utc), settings.zone)
@@ -177,11 +190,16 @@ class GetConnectorStream(RESTStream[PageRequest]):
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
-        """Deletes logged in this sync's window first, then the connector's rows."""
-        self._hi = window_end(datetime.now(timezone.utc), self.settings.zone)
+        """Deletes logged in this sync's window first, then the rows, then keys gone."""
+        started = datetime.now(timezone.utc)
+        self._hi = window_end(started, self.settings.zone)
         if self.deletes is not None:
             yield from self._deleted_records(context)
         yield from super().get_records(context)
+        if self.key_snapshot is not None:
+            yield from self.key_snapshot.deleted_records(
+                started.replace(microsecond=0).isoformat(), self.replication_key
+            )
 
     def _deleted_records(self, context: Mapping[str, Any] | None) -> Iterator[dict[str, Any]]:
         assert self.deletes is not None
@@ -258,6 +276,8 @@ class GetConnectorStream(RESTStream[PageRequest]):
     def post_process(
         self, row: dict[str, Any], context: Mapping[str, Any] | None = None
     ) -> dict[str, Any] | None:
+        if row.get(DELETED_AT):
+            return row  # delete records are built with their final (UTC) values
         return self.converter.convert(row)
 
     @override

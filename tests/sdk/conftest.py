@@ -13,10 +13,11 @@ session, and ``config.add_cleanup`` stops it when the session ends.
 from __future__ import annotations
 
 import inspect
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from afas_sandbox import RunningSandbox, start_sandbox
+from afas_sandbox import ManualClock, RunningSandbox, start_sandbox
 
 SANDBOX_ROWS = 2000  # Profit_Transactions rows; the suite reads at most max_records_limit
 BUILDER = "build_sdk_test_class"
@@ -26,7 +27,10 @@ _SANDBOX = pytest.StashKey[RunningSandbox]()
 def sdk_sandbox(config: pytest.Config) -> RunningSandbox:
     """The session's demo sandbox for the generated classes (started on first use)."""
     if _SANDBOX not in config.stash:
-        sandbox = start_sandbox("demo", seed=1, rows=SANDBOX_ROWS)
+        # The sandbox's clock stands an hour back, so rows a builder writes (e.g. deletes for
+        # Profit_Deleted_Records) are stamped before the end of any sync window (the sync start).
+        clock = ManualClock(datetime.now(timezone.utc) - timedelta(hours=1))
+        sandbox = start_sandbox("demo", seed=1, rows=SANDBOX_ROWS, clock=clock)
         config.add_cleanup(sandbox.stop)
         config.stash[_SANDBOX] = sandbox
     return config.stash[_SANDBOX]

@@ -23,6 +23,7 @@ from tap_afas.tap import TapAFAS
 
 # Enough rows for every per-attribute test to see values; the SDK stops each stream after it.
 MAX_RECORDS = 100
+DELETED_PERSONS = 3
 
 
 def tap_config(sandbox: RunningSandbox) -> dict[str, Any]:
@@ -35,6 +36,10 @@ class TestTapAFASStandard:
 
     @staticmethod
     def build_sdk_test_class(sandbox: RunningSandbox) -> type:
+        # A fresh demo environment has an empty deletion log; delete a few persons so the
+        # Profit_Deleted_Records stream has rows to check like every other stream.
+        deleted = sandbox.mutate("Profit_Persons", deletes=DELETED_PERSONS).deleted
+        assert len(deleted) == DELETED_PERSONS, deleted
         return get_tap_test_class(
             TapAFAS,
             config=tap_config(sandbox),
