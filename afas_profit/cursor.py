@@ -215,10 +215,16 @@ class IncrementalCursor(Cursor):
         bucket[digest] = bucket.get(digest, 0) + 1
 
     def _reset_tail(self) -> None:
-        self.seen = SeenRows()
-        self._frontier = None
-        self.progress["lo"] = filter_value(self.lo)
-        self.progress["seen"] = {}
+        """After a whole stored second: keep only the emitted rows that can come back.
+
+        Rows stored in ``[lo, lo + 0.5s)`` show ``lo`` and may have been emitted by the page
+        that led to the dense read; they are returned again by ``R >= lo``.
+        """
+        floor = filter_value(self.lo)
+        kept = {k: v for k, v in self.progress["seen"].items() if k[:19] >= floor}
+        self.progress["lo"] = floor
+        self.progress["seen"] = kept
+        self.seen = SeenRows.from_state(kept)
 
     def checkpoint(self) -> dict[str, Any]:
         return self.progress
@@ -278,8 +284,10 @@ class KeysetCursor(Cursor):
             self.done = True
             return
         last = self._key_of(rows[-1])
-        same = [row for row in rows if self._key_of(row) == last]
-        self.whole_group = len(same) == len(rows) and self.last == last
+        same = [row for row in rows if _folded(self._key_of(row)) == _folded(last)]
+        self.whole_group = (
+            len(same) == len(rows) and self.last is not None and _folded(self.last) == _folded(last)
+        )
         self.strict = False
         self.last = last
         self.seen = Counter(row_hash(row) for row in same)
@@ -295,6 +303,11 @@ class KeysetCursor(Cursor):
                 )
             values.append(format_value(value))
         return tuple(values)
+
+
+def _folded(key: tuple[str, ...]) -> tuple[str, ...]:
+    """Key values as AFAS compares them: strings case-insensitively."""
+    return tuple(value.casefold() for value in key)
 
 
 class SingleRequestCursor(Cursor):

@@ -138,7 +138,7 @@ def parse_filter_setting(connector: str, value: object) -> list[Condition]:
         if op is None:
             try:
                 op = Op(int(operator))
-            except ValueError:
+            except (TypeError, ValueError):
                 raise AFASConfigError(
                     f"Setting 'filters' for {connector!r}: operator {operator!r} is not one of "
                     f"{', '.join(OPERATOR_NAMES)} or an AFAS operator number 1-15."

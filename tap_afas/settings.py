@@ -121,12 +121,31 @@ def _tap_properties() -> dict[str, dict[str, Any]]:
         "deleted_records_log": {
             "type": ["object", "null"],
             "properties": {
-                "connector": {"type": "string"},
-                "entity_field": {"type": "string"},
-                "key_field": {"type": "string"},
-                "date_field": {"type": "string"},
-                "key_separator": {"type": "string"},
-                "entities": {"type": "object", "additionalProperties": {"type": "string"}},
+                "connector": {
+                    "type": "string",
+                    "description": "The log GetConnector, e.g. Profit_Deleted_Records.",
+                },
+                "entity_field": {
+                    "type": "string",
+                    "description": "Log field naming the table of the deleted row (default Tabel).",
+                },
+                "key_field": {
+                    "type": "string",
+                    "description": "Log field with the deleted row's key (default Sleutel).",
+                },
+                "date_field": {
+                    "type": "string",
+                    "description": "Log field with the deletion time (default Datum_mutatie).",
+                },
+                "key_separator": {
+                    "type": "string",
+                    "description": "Separator of composite key values in key_field (default ,).",
+                },
+                "entities": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string"},
+                    "description": "GetConnector id -> the entity_field value of its rows.",
+                },
             },
             "title": "Deleted-records log",
             "description": (
@@ -139,8 +158,15 @@ def _tap_properties() -> dict[str, dict[str, Any]]:
         "key_comparison_deletes": {
             "type": ["object", "null"],
             "properties": {
-                "connectors": {"type": "array", "items": {"type": "string"}},
-                "snapshot_dir": {"type": "string"},
+                "connectors": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "GetConnector ids or glob patterns to compare keys for.",
+                },
+                "snapshot_dir": {
+                    "type": "string",
+                    "description": "Directory for the key snapshots (.tap-afas/key-snapshots).",
+                },
             },
             "title": "Deletes by key comparison",
             "description": (

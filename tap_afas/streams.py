@@ -114,6 +114,7 @@ class GetConnectorStream(RESTStream[PageRequest]):
         self.converter = RecordConverter(connector, settings.zone)
         self._cursor: Cursor | None = None
         self._page: PageRequest | None = None
+        self._attempt = 0
         if not keys:
             self.logger.warning(
                 "GetConnector %s: no unique key is known, so pages cannot be ordered on a unique "
@@ -241,6 +242,7 @@ class GetConnectorStream(RESTStream[PageRequest]):
     def validate_response(self, response: requests.Response) -> None:
         error = classify_response(response.status_code, response.content)
         if error is None:
+            self._attempt = 0
             return
         info = parse_error_body(response.status_code, response.content)
         page = self._page.describe() if self._page else "first page"
@@ -295,5 +297,5 @@ class GetConnectorStream(RESTStream[PageRequest]):
             info = parse_error_body(response.status_code, response.content)
             if info.retry_after_seconds is not None:
                 return min(info.retry_after_seconds, MAX_RETRY_WAIT_SECONDS)
-        self._attempt = getattr(self, "_attempt", 0) + 1
+        self._attempt += 1
         return float(min(2.0**self._attempt, MAX_RETRY_WAIT_SECONDS))

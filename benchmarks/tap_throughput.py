@@ -1,0 +1,272 @@
+"""How close tap-afas comes to the raw limit of reading Profit_Transactions, and its memory.
+
+Starts ``afas-sandbox serve`` in its own process (built once into a cached database file under
+the temp dir, shared with sandbox_throughput.py), then measures, in the same run:
+- ``tap-afas``: a subprocess syncing only Profit_Transactions from scratch (no state), its
+  stdout read and its RECORD messages counted; records/s over the process's wall time
+  (interpreter start and discovery included; the fixed cost is shown on its own line);
+- the raw limit: a plain ``requests`` loop in this process fetching the same pages (the tap's
+  page size for the connector, ordered on its replication key then key fields, the same
+  ``lo <= R < hi`` window, skip/take continuation) and writing one
+  ``json.dumps({"type": "RECORD", ...})`` line per row to /dev/null.
+Prints both (median of ``--repeat`` runs) and their ratio, then the tap's peak memory (max RSS
+of the child, from ``wait4``) at each of ``--memory-rows`` to show it stays flat as data grows.
+
+    .venv/bin/python benchmarks/tap_throughput.py --rows 100000 --repeat 3
+    .venv/bin/python benchmarks/tap_throughput.py --rows 20000 --repeat 1 --memory-rows 20000 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import requests
+
+from afas_sandbox.datasets import load_dataset
+from afas_sandbox.store import load_or_build_template
+from tap_afas.streams import GetConnectorStream
+from tap_afas.tap import TapAFAS
+
+CONNECTOR = "Profit_Transactions"
+CACHE_DIR = Path(tempfile.gettempdir()) / "afas-sandbox-bench"
+ZONE = ZoneInfo("Europe/Amsterdam")  # the tap's default 'timezone'
+EARLIEST = "1900-01-01T00:00:00"  # the tap's window start without state or start_date
+RECORD_MARK = b'{"type":"RECORD"'
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the tap asks for, read from the tap itself (its discovered stream)."""
+
+    stream: str
+    take: int
+    order: tuple[str, ...]
+    replication_key: str
+
+
+@dataclass(frozen=True)
+class TapRun:
+    records: int
+    seconds: float
+    max_rss_mib: float
+
+
+def build_dataset(rows: int) -> Path:
+    db = CACHE_DIR / f"demo-{rows}.sqlite3"
+    started = time.perf_counter()
+    load_or_build_template(load_dataset("demo"), seed=1, rows=rows, db_path=db)
+    print(f"dataset ready in {time.perf_counter() - started:.1f}s ({rows:,} transactions)")
+    return db
+
+
+def start_server(rows: int, db: Path) -> tuple[subprocess.Popen[bytes], str]:
+    url_file = CACHE_DIR / f"url-{os.getpid()}.txt"
+    url_file.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "afas_sandbox", "serve", "--port", "0", "--rows", str(rows)]
+    command += ["--db", str(db), "--url-file", str(url_file)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not url_file.exists() or not url_file.read_text().strip():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit("afas-sandbox serve did not start")
+        time.sleep(0.1)
+    url = url_file.read_text().strip()
+    url_file.unlink()
+    return process, url
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def tap_config(base_url: str) -> dict[str, object]:
+    token = next(t for t in load_dataset("demo").tokens if t.name == "full")
+    return {"api_url": base_url, "token": token.xml, "connectors": [CONNECTOR]}
+
+
+def tap_plan(config: dict[str, object]) -> Plan:
+    tap = TapAFAS(config=config, parse_env_config=False)
+    (stream,) = tap.streams.values()
+    key = stream.replication_key
+    if not isinstance(stream, GetConnectorStream) or not key:
+        raise SystemExit(f"{CONNECTOR} is expected to be an incremental GetConnectorStream")
+    return Plan(stream.name, stream.take, (key, *(stream.primary_keys or ())), key)
+
+
+def tap_command() -> list[str]:
+    script = Path(sys.executable).with_name("tap-afas")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tap_afas"]
+
+
+def run_tap(arguments: list[str], log: Path) -> TapRun:
+    """Run tap-afas, count the RECORD lines it writes and take its max RSS from wait4."""
+    started = time.perf_counter()
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [*tap_command(), *arguments], stdout=subprocess.PIPE, stderr=stderr
+        )
+        assert process.stdout is not None
+        records, tail = 0, b""
+        while chunk := process.stdout.read(CHUNK):
+            data = tail + chunk
+            records += data.count(RECORD_MARK)
+            tail = data[-(len(RECORD_MARK) - 1) :]  # a mark split across two chunks
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        sys.stderr.write(log.read_text(encoding="utf-8", errors="replace")[-3000:])
+        raise SystemExit(f"tap-afas exited with {process.returncode}")
+    return TapRun(records, seconds, usage.ru_maxrss / 1024)  # Linux: ru_maxrss in KiB
+
+
+def raw_loop(base_url: str, header: str, plan: Plan) -> int:
+    """The same pages as the tap, as plain requests + json, one RECORD line per row."""
+    hi = datetime.now(ZONE).strftime("%Y-%m-%dT%H:%M:%S")
+    session = requests.Session()
+    session.headers["Authorization"] = header
+    url = f"{base_url}/connectors/{CONNECTOR}"
+    skip, total = 0, 0
+    with open(os.devnull, "w", encoding="utf-8") as out:
+        while True:
+            params: dict[str, str | int] = {
+                "skip": skip,
+                "take": plan.take,
+                "orderbyfieldids": ",".join(plan.order),
+                "filterfieldids": f"{plan.replication_key},{plan.replication_key}",
+                "filtervalues": f"{EARLIEST},{hi}",
+                "operatortypes": "2,5",
+            }
+            response = session.get(url, params=params, timeout=300)
+            response.raise_for_status()
+            rows = json.loads(response.content)["rows"]
+            for row in rows:
+                out.write(json.dumps({"type": "RECORD", "stream": plan.stream, "record": row}))
+                out.write("\n")
+            total += len(rows)
+            if len(rows) < plan.take:
+                return total
+            skip += plan.take
+
+
+def measure(loop: Callable[[], int], repeat: int) -> tuple[int, list[float]]:
+    rates, records = [], 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        records = loop()
+        rates.append(records / (time.perf_counter() - started))
+    return records, rates
+
+
+def row(name: str, records: int, rates: list[float]) -> str:
+    runs = ", ".join(f"{r:,.0f}" for r in rates)
+    return f"{name:<30} {records:>9,} {statistics.median(rates):>12,.0f}   ({runs})"
+
+
+def throughput(rows: int, repeat: int, work: Path) -> None:
+    process, base_url = start_server(rows, build_dataset(rows))
+    try:
+        config = tap_config(base_url)
+        config_file = work / "config.json"
+        config_file.write_text(json.dumps(config), encoding="utf-8")
+        plan = tap_plan(config)
+        header = next(t for t in load_dataset("demo").tokens if t.name == "full").header
+        print(
+            f"\n{CONNECTOR}: {rows:,} rows, {plan.take:,} rows per page, "
+            f"ordered by {','.join(plan.order)}"
+        )
+        print(f"{'loop':<30} {'records':>9} {'median rec/s':>12}   (runs)")
+        raw_records, raw_rates = measure(lambda: raw_loop(base_url, header, plan), repeat)
+        print(row("raw requests+json loop", raw_records, raw_rates))
+        tap_runs: list[TapRun] = []
+
+        def tap_once() -> int:
+            run = run_tap(["--config", str(config_file)], work / "tap.log")
+            tap_runs.append(run)
+            return run.records
+
+        tap_records, tap_rates = measure(tap_once, repeat)
+        print(row("tap-afas (subprocess, wall)", tap_records, tap_rates))
+        fixed = run_tap(["--config", str(config_file), "--discover"], work / "tap.log").seconds
+        raw, tap = statistics.median(raw_rates), statistics.median(tap_rates)
+        print(f"ratio tap / raw: {tap / raw:.2f}   (raw is {raw / tap:.1f}x the tap)")
+        sync = statistics.median(r.seconds for r in tap_runs) - fixed
+        peak = max(r.max_rss_mib for r in tap_runs)
+        print(
+            f"tap fixed cost (tap-afas --discover): {fixed:.2f}s; without it the tap does "
+            f"{tap_records / sync:,.0f} rec/s; tap max RSS {peak:.0f} MiB"
+        )
+        if tap_records != raw_records:
+            print(
+                f"WARNING: tap emitted {tap_records:,} records, the raw loop read {raw_records:,}"
+            )
+    finally:
+        stop_server(process)
+
+
+def memory(sizes: list[int], work: Path) -> None:
+    results: list[tuple[int, TapRun]] = []
+    for rows in sizes:
+        process, base_url = start_server(rows, build_dataset(rows))
+        try:
+            config_file = work / f"config-{rows}.json"
+            config_file.write_text(json.dumps(tap_config(base_url)), encoding="utf-8")
+            results.append((rows, run_tap(["--config", str(config_file)], work / "tap.log")))
+        finally:
+            stop_server(process)
+    print("\ntap-afas peak memory (max RSS of the child process)")
+    print(f"{'rows':>9} {'records':>9} {'max RSS MiB':>12} {'seconds':>8} {'rec/s':>9}")
+    for rows, run in results:
+        print(
+            f"{rows:>9,} {run.records:>9,} {run.max_rss_mib:>12.1f} {run.seconds:>8.1f} "
+            f"{run.records / run.seconds:>9,.0f}"
+        )
+    if len(results) > 1:
+        (small, a), (large, b) = results[0], results[-1]
+        print(
+            f"max RSS x{b.max_rss_mib / a.max_rss_mib:.2f} for x{large / small:.0f} the rows "
+            f"({b.max_rss_mib - a.max_rss_mib:+.1f} MiB)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="rows for the throughput run")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--memory-rows",
+        type=int,
+        nargs="*",
+        default=[20_000, 200_000],
+        help="data sizes for the memory comparison (none: skip it)",
+    )
+    args = parser.parse_args()
+    CACHE_DIR.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tap-bench-") as tmp:
+        work = Path(tmp)
+        if args.repeat > 0:
+            throughput(args.rows, args.repeat, work)
+        if args.memory_rows:
+            memory(args.memory_rows, work)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\n(benchmark process itself: max RSS {own:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
