@@ -56,12 +56,8 @@ def test_thousands_of_rows_in_one_second_are_each_emitted_once(
     wait_for_next_second()
     changed = sandbox.mutate("Profit_Transactions", updates=3000, same_second=True)
     assert len(set(changed.updated)) == 3000
-    shown = {r["Mutatiedatum"] for r in sandbox.rows("Profit_Transactions")}
-    assert (
-        Counter(r["Mutatiedatum"] for r in sandbox.rows("Profit_Transactions")).most_common(1)[0][1]
-        == 3000
-    ), "precondition: the updates all show one second"
-    assert shown
+    shown = Counter(r["Mutatiedatum"] for r in reader.all_rows("Profit_Transactions"))
+    assert shown.most_common(1)[0][1] == 3000, "precondition: the updates all show one second"
     wait_for_next_second()
     second = run_tap(config, first.state)
     records = second.records("profit_transactions")

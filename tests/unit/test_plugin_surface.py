@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,9 @@ import jsonschema
 import pytest
 import yaml
 
+from afas_profit.settings import environment_schema
 from afas_sandbox.datasets import load_dataset
-from tap_afas.tap import TapAFAS
-from target_afas.target import TargetAFAS
+from tap_afas.settings import tap_config_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +48,7 @@ def test_about_lists_settings_and_marks_the_token_secret(module: str, name: str)
 
 def test_sandbox_sample_config_is_valid_and_holds_the_full_demo_token() -> None:
     config = json.loads((ROOT / "sample_config" / "tap.sandbox.json").read_text())
-    jsonschema.validate(config, TapAFAS.config_jsonschema)
+    jsonschema.validate(config, tap_config_schema())
     full = next(t for t in load_dataset("demo").tokens if t.name == "full")
     assert config["token"] == full.xml
     assert config["api_url"] == "http://127.0.0.1:8765/ProfitRestServices"
@@ -55,18 +56,20 @@ def test_sandbox_sample_config_is_valid_and_holds_the_full_demo_token() -> None:
 
 def test_example_config_is_valid() -> None:
     config = json.loads((ROOT / "sample_config" / "tap.example.json").read_text())
-    jsonschema.validate(config, TapAFAS.config_jsonschema)
+    jsonschema.validate(config, tap_config_schema())
 
 
 @pytest.mark.parametrize(
-    ("plugin_type", "name", "cls"),
-    [("extractors", "tap-afas", TapAFAS), ("loaders", "target-afas", TargetAFAS)],
+    ("plugin_type", "name", "schema"),
+    [("extractors", "tap-afas", tap_config_schema), ("loaders", "target-afas", environment_schema)],
 )
-def test_meltano_settings_match_the_plugin(plugin_type: str, name: str, cls: Any) -> None:
+def test_meltano_settings_match_the_plugin(
+    plugin_type: str, name: str, schema: Callable[[], dict[str, Any]]
+) -> None:
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     plugin = next(p for p in project["plugins"][plugin_type] if p["name"] == name)
     declared = {s["name"]: bool(s.get("sensitive", False)) for s in plugin["settings"]}
-    properties = cls.config_jsonschema["properties"]
+    properties = schema()["properties"]
     assert set(declared) == set(properties)
     for setting, sensitive in declared.items():
         assert sensitive == bool(properties[setting].get("secret", False)), setting
