@@ -73,3 +73,14 @@ def test_meltano_settings_match_the_plugin(
     assert set(declared) == set(properties)
     for setting, sensitive in declared.items():
         assert sensitive == bool(properties[setting].get("secret", False)), setting
+
+
+def test_readme_settings_tables_match_about() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "update_readme_settings.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
