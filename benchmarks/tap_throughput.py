@@ -10,7 +10,8 @@ the temp dir, shared with sandbox_throughput.py), then measures, in the same run
   ``lo <= R < hi`` window, skip/take continuation) and writing one
   ``json.dumps({"type": "RECORD", ...})`` line per row to /dev/null.
 Prints both (median of ``--repeat`` runs) and their ratio, then the tap's peak memory (max RSS
-of the child, from ``wait4``) at each of ``--memory-rows`` to show it stays flat as data grows.
+of the tap process, via GNU ``/usr/bin/time``) at each of ``--memory-rows``: it should stay flat
+as the data grows.
 
     .venv/bin/python benchmarks/tap_throughput.py --rows 100000 --repeat 3
     .venv/bin/python benchmarks/tap_throughput.py --rows 20000 --repeat 1 --memory-rows 20000 200000
@@ -46,6 +47,7 @@ ZONE = ZoneInfo("Europe/Amsterdam")  # the tap's default 'timezone'
 EARLIEST = "1900-01-01T00:00:00"  # the tap's window start without state or start_date
 RECORD_MARK = b'{"type":"RECORD"'
 CHUNK = 1 << 20
+TIME = Path("/usr/bin/time")  # GNU time, for the tap's own peak RSS
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,20 @@ def tap_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "tap_afas"]
 
 
-def run_tap(arguments: list[str], log: Path) -> TapRun:
-    """Run tap-afas, count the RECORD lines it writes and take its max RSS from wait4."""
+def run_tap(arguments: list[str], work: Path) -> TapRun:
+    """Run tap-afas, count the RECORD lines it writes and take its peak RSS.
+
+    The peak comes from GNU time (``%M``): a child spawned straight from this process would
+    report this process's own peak (Linux keeps the pre-exec high-water mark of a vforked child
+    in its ``ru_maxrss``), and this process holds the dataset and the raw loop's pages.
+    """
+    log, rss_file = work / "tap.log", work / "tap.maxrss"
+    command = [*tap_command(), *arguments]
+    if TIME.exists():
+        command = [str(TIME), "-f", "%M", "-o", str(rss_file), *command]
     started = time.perf_counter()
     with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [*tap_command(), *arguments], stdout=subprocess.PIPE, stderr=stderr
-        )
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr)
         assert process.stdout is not None
         records, tail = 0, b""
         while chunk := process.stdout.read(CHUNK):
@@ -133,7 +142,9 @@ def run_tap(arguments: list[str], log: Path) -> TapRun:
     if process.returncode != 0:
         sys.stderr.write(log.read_text(encoding="utf-8", errors="replace")[-3000:])
         raise SystemExit(f"tap-afas exited with {process.returncode}")
-    return TapRun(records, seconds, usage.ru_maxrss / 1024)  # Linux: ru_maxrss in KiB
+    # Without GNU time, wait4's figure is an upper bound: it includes this process's peak.
+    kib = int(rss_file.read_text().split()[-1]) if TIME.exists() else usage.ru_maxrss
+    return TapRun(records, seconds, kib / 1024)
 
 
 def raw_loop(base_url: str, header: str, plan: Plan) -> int:
@@ -197,13 +208,13 @@ def throughput(rows: int, repeat: int, work: Path) -> None:
         tap_runs: list[TapRun] = []
 
         def tap_once() -> int:
-            run = run_tap(["--config", str(config_file)], work / "tap.log")
+            run = run_tap(["--config", str(config_file)], work)
             tap_runs.append(run)
             return run.records
 
         tap_records, tap_rates = measure(tap_once, repeat)
         print(row("tap-afas (subprocess, wall)", tap_records, tap_rates))
-        fixed = run_tap(["--config", str(config_file), "--discover"], work / "tap.log").seconds
+        fixed = run_tap(["--config", str(config_file), "--discover"], work).seconds
         raw, tap = statistics.median(raw_rates), statistics.median(tap_rates)
         print(f"ratio tap / raw: {tap / raw:.2f}   (raw is {raw / tap:.1f}x the tap)")
         sync = statistics.median(r.seconds for r in tap_runs) - fixed
@@ -227,10 +238,10 @@ def memory(sizes: list[int], work: Path) -> None:
         try:
             config_file = work / f"config-{rows}.json"
             config_file.write_text(json.dumps(tap_config(base_url)), encoding="utf-8")
-            results.append((rows, run_tap(["--config", str(config_file)], work / "tap.log")))
+            results.append((rows, run_tap(["--config", str(config_file)], work)))
         finally:
             stop_server(process)
-    print("\ntap-afas peak memory (max RSS of the child process)")
+    print("\ntap-afas peak memory (max RSS of the tap process, GNU time %M)")
     print(f"{'rows':>9} {'records':>9} {'max RSS MiB':>12} {'seconds':>8} {'rec/s':>9}")
     for rows, run in results:
         print(

@@ -3,8 +3,8 @@
 Layer: the whole tap as singer-sdk sees it. ``get_tap_test_class`` generates the tap tests
 (``--about`` output, discovery, connection, final state), per-stream tests (schema valid,
 records returned, record keys match the catalog, primary keys present and unique) and
-per-attribute tests (date-times, booleans, integers, numbers, non-null) for every GetConnector
-of the demo environment.
+per-attribute tests (date-time, boolean, integer and number values match their schema) for
+every GetConnector of the demo environment: 111 tests.
 
 The sandbox must be listening when the class is generated (the SDK discovers the streams then),
 so the class below is a placeholder: ``conftest.py`` starts one session sandbox on a free port
@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from singer_sdk.testing.factory import BaseTestClass
 
 from afas_sandbox import RunningSandbox
 from tap_afas.tap import TapAFAS
@@ -35,7 +36,7 @@ class TestTapAFASStandard:
     """singer-sdk standard tests for TapAFAS over all demo GetConnectors."""
 
     @staticmethod
-    def build_sdk_test_class(sandbox: RunningSandbox) -> type:
+    def build_sdk_test_class(sandbox: RunningSandbox) -> type[BaseTestClass]:
         # A fresh demo environment has an empty deletion log; delete a few persons so the
         # Profit_Deleted_Records stream has rows to check like every other stream.
         deleted = sandbox.mutate("Profit_Persons", deletes=DELETED_PERSONS).deleted
