@@ -163,6 +163,7 @@ class IncrementalCursor(Cursor):
         self.done = lo >= hi
         self.progress: dict[str, Any] = {"lo": filter_value(lo), "seen": self.seen.as_state()}
         self._frontier: datetime | None = None
+        self._frontier_shown = ""
 
     def request(self) -> PageRequest:
         r = self.replication_key
@@ -202,14 +203,16 @@ class IncrementalCursor(Cursor):
 
     def _track(self, shown: str, row: Row) -> None:
         """Record an emitted row in ``progress`` (before it leaves this cursor)."""
-        moment = parse_afas_datetime(shown)
-        if self._frontier is None or moment > self._frontier:
-            self._frontier = moment
-            floor = filter_value(moment - ONE_SECOND)
-            tail = self.progress["seen"]
-            for old in [k for k in tail if k[:19] < floor]:
-                del tail[old]
-            self.progress["lo"] = max(floor, filter_value(self.lo))
+        if shown != self._frontier_shown:
+            moment = parse_afas_datetime(shown)
+            if self._frontier is None or moment > self._frontier:
+                self._frontier = moment
+                self._frontier_shown = shown
+                floor = filter_value(moment - ONE_SECOND)
+                tail = self.progress["seen"]
+                for old in [k for k in tail if k[:19] < floor]:
+                    del tail[old]
+                self.progress["lo"] = max(floor, filter_value(self.lo))
         bucket = self.progress["seen"].setdefault(shown, {})
         digest = row_hash(row)
         bucket[digest] = bucket.get(digest, 0) + 1

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from afas_profit.metainfo import GetConnectorInfo
 from afas_profit.times import is_ambiguous, local_to_utc
 
+MAX_CACHED_HOURS = 4096
+
 
 class RecordConverter:
     """Converts one connector's rows in place."""
@@ -48,6 +50,8 @@ class RecordConverter:
         if offset is None:
             offset = self._offset(wall)
             if not is_ambiguous(wall, self.zone):
+                if len(self._offsets) >= MAX_CACHED_HOURS:
+                    self._offsets.clear()
                 self._offsets[hour] = offset
         return (wall - offset).replace(tzinfo=timezone.utc).isoformat()
 

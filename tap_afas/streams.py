@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
@@ -58,6 +59,8 @@ class GetConnectorStream(RESTStream[PageRequest]):
     """A GetConnector read through a cursor; full-table when it has no modified-date field."""
 
     STATE_MSG_FREQUENCY = 1000
+    # Rows are typed by metainfo already (ints, Decimals, booleans, ISO strings).
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     check_sorted = False  # rows are ordered by the stored value; shown values are rounded
 
     def __init__(
