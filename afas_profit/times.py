@@ -19,7 +19,7 @@ FILTER_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 def parse_afas_datetime(text: str) -> datetime:
     """``2024-03-01T10:00:02Z`` (local wall time) → naive datetime."""
-    return datetime.strptime(text.rstrip("Z")[:19], FILTER_FORMAT)
+    return datetime.fromisoformat(text[:19])
 
 
 def local_to_utc(wall: datetime, zone: ZoneInfo) -> datetime:
