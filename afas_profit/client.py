@@ -70,7 +70,7 @@ class ProfitClient:
         self.environment = environment
         self.session = session or requests.Session()
         self.retry = retry or RetryPolicy()
-        self._sleep = sleep
+        self.sleep = sleep
 
     def __repr__(self) -> str:
         return f"ProfitClient(base_url={self.environment.base_url!r})"
@@ -92,7 +92,7 @@ class ProfitClient:
                         f"{what} failed after {attempt} attempts: {type(exc).__name__}. "
                         f"Check that {self.environment.base_url} is reachable."
                     ) from None
-                self._sleep(self.retry.wait(attempt, None))
+                self.sleep(self.retry.wait(attempt, None))
                 continue
             error = classify_response(response.status_code, response.content)
             if error is None:
@@ -103,7 +103,7 @@ class ProfitClient:
             info = parse_error_body(response.status_code, response.content)
             if not issubclass(error, AFASServerError) or attempt == self.retry.max_tries:
                 raise error(failure_message(what, info, error, self.environment.base_url), info)
-            self._sleep(self.retry.wait(attempt, info.retry_after_seconds))
+            self.sleep(self.retry.wait(attempt, info.retry_after_seconds))
         raise AFASAPIError(f"{what} failed")  # pragma: no cover - the loop always returns/raises
 
     def get_rows(self, connector_id: str, request: PageRequest) -> list[dict[str, Any]]:

@@ -6,7 +6,8 @@
     ├── AFASRequestError     AFAS refused the request: wrong field, bad filter, URL too long (fatal)
     ├── AFASServerError      500 known to be transient, other 5xx, truncated bodies (retriable)
     │   └── AFASRateLimitError   503 maintenance / capacity, with retry_after (retriable)
-    └── AFASRejectedError    an UpdateConnector refused a record (the sink decides)
+    ├── AFASRejectedError    an UpdateConnector refused a record (the sink decides)
+    └── AFASOutcomeUnknownError  a write was sent but no answer came back (check before resending)
 
 Messages quote AFAS's ``externalMessage`` and ``profitLogReference`` and never carry the token.
 """
@@ -88,6 +89,10 @@ class AFASRateLimitError(AFASServerError):
 
 class AFASRejectedError(AFASAPIError):
     """An UpdateConnector refused a record (validation or business rule)."""
+
+
+class AFASOutcomeUnknownError(AFASAPIError):
+    """A non-idempotent write may or may not have landed: never resend it blindly."""
 
 
 def parse_error_body(status: int, body: bytes | str | None) -> AFASResponseInfo:

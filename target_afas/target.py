@@ -1,22 +1,30 @@
-"""The target class. Only ``--about`` works until UpdateConnector writes land (issue #4)."""
+"""``TargetAFAS``: maps Singer records onto AFAS Profit UpdateConnector payloads."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from singer_sdk import RecordSink, Target
+from singer_sdk import Target
 
-from afas_profit.settings import environment_schema
+from afas_profit.client import ProfitClient
+from afas_profit.writes import ProfitWriter
+from target_afas.ledger import Ledger
+from target_afas.outcomes import RejectLog, Summary
+from target_afas.settings import TargetSettings, target_config_schema
+from target_afas.sinks import UpdateConnectorSink
 
 
-class UpdateConnectorSink(RecordSink):
-    """Refuses every record: writing to UpdateConnectors arrives with issue #4."""
+@dataclass
+class AFASConnection:
+    """What every sink of one run shares: settings, client, writer, ledger and reports."""
 
-    def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
-        raise NotImplementedError(
-            "target-afas cannot write yet: UpdateConnector writes arrive with issue #4. "
-            "Only --about works in this version."
-        )
+    settings: TargetSettings
+    client: ProfitClient
+    writer: ProfitWriter
+    ledger: Ledger
+    rejects: RejectLog
+    summary: Summary
 
 
 class TargetAFAS(Target):
@@ -24,5 +32,19 @@ class TargetAFAS(Target):
 
     name = "target-afas"
     package_name = "tap-afas"
-    config_jsonschema = environment_schema()
+    config_jsonschema = target_config_schema()
     default_sink_class = UpdateConnectorSink
+    max_parallelism = 1  # requests are parallel inside a sink, within AFAS's limit
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = TargetSettings.from_config(self.config)
+        client = ProfitClient(settings.environment)
+        self.afas = AFASConnection(
+            settings=settings,
+            client=client,
+            writer=ProfitWriter(client),
+            ledger=Ledger(settings.ledger_path),
+            rejects=RejectLog(settings.reject_file),
+            summary=Summary(),
+        )

@@ -1,0 +1,122 @@
+"""``UpdateConnectorSink``: one sink per incoming stream, writing through one UpdateConnector.
+
+Why a BatchSink: AFAS treats one request body as one transaction and allows a handful of
+parallel calls, so records are collected (``max_size``) and written by ``Dispatcher`` in
+requests of ``batch_size`` elements, ``max_parallel_requests`` at a time. singer-sdk drains
+every sink before it emits a STATE message, so a STATE only follows records that all have an
+outcome.
+
+Idempotency: a record written before is recognised by its fingerprint in the ledger
+(``ledger_path``) and not written again, so re-sending the records after the last STATE (what
+a tap does after a crash) writes nothing twice. Upserts also look the key up in a GetConnector,
+so a record that already exists is updated, not inserted. A POST that got no answer is checked
+with that lookup before it is ever sent again; without a lookup it is reported as
+"outcome unknown", never resent.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk import BatchSink
+from typing_extensions import override
+
+from afas_profit.errors import AFASConfigError, AFASRejectedError
+from afas_profit.payloads import ObjectMapping
+from afas_profit.records import RecordConverter
+from afas_profit.update_metainfo import parse_update_connector
+from target_afas.dispatch import Dispatcher
+from target_afas.outcomes import Outcome
+
+if TYPE_CHECKING:
+    from target_afas.target import TargetAFAS
+
+RECORDS_PER_DRAIN_PER_REQUEST = 25
+MIN_RECORDS_PER_DRAIN = 100
+
+
+class UpdateConnectorSink(BatchSink):
+    """Writes one stream's records through the UpdateConnector its mapping names."""
+
+    def __init__(
+        self,
+        target: TargetAFAS,
+        stream_name: str,
+        schema: dict[str, Any],
+        key_properties: list[str] | None,
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        self.afas = target.afas
+        settings = self.afas.settings
+        mapping = settings.mappings.get(stream_name)
+        if mapping is None:
+            raise AFASConfigError(
+                f"Stream {stream_name!r} has no entry in 'mappings' (mapped streams: "
+                f"{', '.join(settings.mappings)}). Add one, or leave the stream out of the tap's "
+                "selection."
+            )
+        path = f"/metainfo/update/{mapping.connector}"
+        document = self.afas.client.get_json(
+            path, f"UpdateConnector {mapping.connector!r} metainfo (GET {path})"
+        )
+        meta = parse_update_connector(mapping.connector, document)
+        root = ObjectMapping(
+            name=meta.root.name,
+            fields=mapping.root.fields,
+            constants=mapping.root.constants,
+            defaults=mapping.root.defaults,
+            objects=mapping.root.objects,
+        )
+        root.check_against(meta.root, f"mappings.{stream_name}")
+        converter = None
+        if mapping.diff_only and mapping.lookup is not None:
+            converter = RecordConverter(
+                self.afas.client.get_connector_info(mapping.lookup.connector), settings.zone
+            )
+        self.mapping = mapping
+        self.dispatcher = Dispatcher(
+            mapping, meta, self.afas.writer, settings, self.afas.ledger, self.logger, converter
+        )
+
+    @property
+    @override
+    def max_size(self) -> int:
+        settings = self.afas.settings
+        per_drain = (
+            settings.batch_size * settings.max_parallel_requests * RECORDS_PER_DRAIN_PER_REQUEST
+        )
+        return max(per_drain, MIN_RECORDS_PER_DRAIN)
+
+    @override
+    def process_batch(self, context: dict[str, Any]) -> None:
+        records: list[dict[str, Any]] = context.get("records", [])
+        items = self.dispatcher.run(records)
+        failed = []
+        for item in items:
+            result = item.result
+            assert result is not None
+            self.afas.summary.add(self.stream_name, result.outcome)
+            if result.outcome in (Outcome.REJECTED, Outcome.OUTCOME_UNKNOWN):
+                self.afas.rejects.write(self.stream_name, item.record, result)
+                self.logger.warning(
+                    "%s: record %s %s: %s%s",
+                    self.stream_name,
+                    ", ".join(item.key) or "(no key)",
+                    result.outcome.value,
+                    result.reason,
+                    f" (profitLogReference={result.profit_log_reference})"
+                    if result.profit_log_reference
+                    else "",
+                )
+                failed.append(result)
+        if failed and self.afas.settings.fail_on_reject:
+            first = failed[0]
+            raise AFASRejectedError(
+                f"{self.stream_name}: {len(failed)} record(s) not written (on_reject is 'fail'); "
+                f"first: {first.outcome.value}: {first.reason}"
+            )
+
+    @override
+    def clean_up(self) -> None:
+        self.logger.info("Summary %s", self.afas.summary.line(self.stream_name))
+        super().clean_up()
