@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 import yaml
 
-from afas_profit.settings import environment_schema
 from afas_sandbox.datasets import load_dataset
 from tap_afas.settings import tap_config_schema
+from target_afas.settings import target_config_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,14 +54,26 @@ def test_sandbox_sample_config_is_valid_and_holds_the_full_demo_token() -> None:
     assert config["api_url"] == "http://127.0.0.1:8765/ProfitRestServices"
 
 
-def test_example_config_is_valid() -> None:
-    config = json.loads((ROOT / "sample_config" / "tap.example.json").read_text())
-    jsonschema.validate(config, tap_config_schema())
+@pytest.mark.parametrize(
+    ("name", "schema"),
+    [
+        ("tap.example.json", tap_config_schema),
+        ("tap.sandbox.json", tap_config_schema),
+        ("target.example.json", target_config_schema),
+        ("target.sandbox.json", target_config_schema),
+    ],
+)
+def test_sample_configs_are_valid(name: str, schema: Callable[[], dict[str, Any]]) -> None:
+    config = json.loads((ROOT / "sample_config" / name).read_text())
+    jsonschema.validate(config, schema())
 
 
 @pytest.mark.parametrize(
     ("plugin_type", "name", "schema"),
-    [("extractors", "tap-afas", tap_config_schema), ("loaders", "target-afas", environment_schema)],
+    [
+        ("extractors", "tap-afas", tap_config_schema),
+        ("loaders", "target-afas", target_config_schema),
+    ],
 )
 def test_meltano_settings_match_the_plugin(
     plugin_type: str, name: str, schema: Callable[[], dict[str, Any]]
