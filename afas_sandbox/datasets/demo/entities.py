@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from afas_sandbox.datasets.demo import generate
+from afas_sandbox.datasets.demo.journal import transaction_rows
 from afas_sandbox.datasets.demo.rows import (
     ENTITY_CUSTOM_K01,
     ENTITY_DEBTOR,
@@ -136,7 +137,7 @@ class TransactionEntity:
         entry_no = next_int(
             ctx.conn, f"SELECT max(entry_no) FROM transactions WHERE unit_id = {unit}", 10001
         )
-        rows = generate.transaction_rows(rng, unit_id=unit, entry_no=entry_no, stamp=ctx.stamp)
+        rows = transaction_rows(rng, unit_id=unit, entry_no=entry_no, stamp=ctx.stamp)
         for row in rows:
             insert_row(ctx.conn, "transactions", row)
         return [f"{unit},{entry_no},{row['seq_no']}" for row in rows]

@@ -13,16 +13,29 @@ import sqlite3
 import struct
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
-from functools import lru_cache
 
 from faker import Faker
 
+from afas_sandbox.datasets.demo.journal import (
+    DEBTOR_COUNT,
+    DEBTOR_ID_FIRST,
+    TRANSACTION_COLUMNS,
+    transaction_lines,
+)
+from afas_sandbox.datasets.demo.stamps import (
+    AUDIT_FIRST_DAY,
+    AUDIT_LAST_DAY,
+    BULK_SECONDS_PER_TABLE,
+    Stamps,
+    date_between,
+    iso_date,
+    stamp_on,
+)
 from afas_sandbox.datasets.demo.updateconnectors import (
     ADMINISTRATION_VALUES,
     FUNCTION_VALUES,
-    JOURNAL_VALUES,
     LEGAL_FORM_VALUES,
     PROJECT_STATUS_VALUES,
     SUBJECT_TYPE_VALUES,
@@ -33,7 +46,6 @@ Row = dict[str, object]
 PERSON_COUNT = 600
 ORGANISATION_COUNT = 150
 EMPLOYEE_COUNT = 120
-DEBTOR_COUNT = 200
 DEBTOR_ORGANISATION_COUNT = 120  # the other debtors are persons
 SUBJECT_COUNT = 400
 ATTACHMENT_COUNT = 150
@@ -43,29 +55,12 @@ PERSON_BC_CO_FIRST = 100001
 ORGANISATION_BC_CO_FIRST = 200001
 ORGANISATION_BC_ID_FIRST = 1001
 EMPLOYEE_ID_FIRST = 1001
-DEBTOR_ID_FIRST = 10001
-ENTRY_NO_FIRST = 10001
-AUDIT_FIRST_DAY = date(2021, 1, 1)
-AUDIT_LAST_DAY = date(2026, 10, 31)
-BULK_SECONDS_PER_TABLE = 3  # bulk imports: many rows modified within one displayed second
 BULK_SHARE_RELATIONS = 0.05
 BULK_SHARE_OTHER = 0.03
-BULK_SHARE_ENTRIES = 0.01
 NEVER_MODIFIED_SHARE = 0.4
-ENTRY_MODIFIED_SHARE = 0.1
-ENTRY_MAX_LAG_DAYS = 3
-ENTRY_MAX_CORRECTION_DAYS = 60
-ENTRY_MAX_NET_CENTS = 400_000
-VAT_RATES = (0.21, 0.21, 0.21, 0.09)
 PHOTO_SHARE = 0.05
 HOURS_PER_WEEK = (16.0, 24.0, 32.0, 36.0, 36.0, 38.0, 40.0, 40.0)
 SALARY_MIN_EUR, SALARY_MAX_EUR = 2200.0, 7500.0
-# Hours of audit stamps, office hours weighted up. Hour 2 is left out: 02:00-03:00 does not
-# exist on the spring DST day in Amsterdam.
-STAMP_HOURS = (
-    0, 1, 6, 7, 8, 8, 9, 9, 9, 10, 10, 10, 11, 11, 11, 12, 13, 13, 14, 14, 14, 15, 15, 15,
-    16, 16, 17, 18, 19, 20, 21, 22, 23,
-)  # fmt: skip
 
 _PREFIXES = (
     "van der", "van den", "van de", "van het", "in 't", "van", "de", "den", "ter", "ten", "het",
@@ -99,36 +94,6 @@ _ATTACHMENT_KINDS = (
     ("verslag_gesprek.txt", "text/plain"), ("scan_{n}.png", "image/png"),
 )  # fmt: skip
 
-# Journal entry templates: journal, one line on the debit side?, that line's account, the
-# accounts of the other lines, VAT account (or None), descriptions, document number prefix.
-# Account "" is a debtor (account kind "2"); all other accounts are ledger accounts (kind "1").
-_Template = tuple[str, bool, str, tuple[str, ...], str | None, tuple[str, ...], str]
-_JOURNAL = {name: code for code, name in JOURNAL_VALUES}
-_SALES, _PURCHASE, _BANK = _JOURNAL["Verkoop"], _JOURNAL["Inkoop"], _JOURNAL["Bank"]
-_CASH, _MEMO = _JOURNAL["Kas"], _JOURNAL["Memoriaal"]
-_TEMPLATES: tuple[_Template, ...] = (
-    (_SALES, True, "", ("8000", "8000", "8100", "8200"), "1500", ("Verkoopfactuur",), "VF"),
-    (_SALES, True, "", ("8000", "8100"), "1500", ("Verkoopfactuur", "Creditnota"), "VF"),
-    (_PURCHASE, False, "1600", ("7000", "4300", "4500", "4200"), "1520", ("Inkoopfactuur",), "IF"),
-    (_BANK, True, "1100", ("",), None, ("Bankafschrift", "Ontvangst debiteur"), "BA"),
-    (_BANK, False, "1100", ("1600", "4000", "4100", "4600"), None, ("Bankafschrift",), "BA"),
-    (_CASH, False, "1000", ("4300", "4400", "4500"), "1520", ("Kasbon", "Kasuitgave"), "KB"),
-    (_MEMO, False, "1700", ("4000", "4010", "4020"), None, ("Memoriaal salarissen",), "MEM"),
-    (_MEMO, True, "4900", ("0200", "0300", "2000"), None, ("Memoriaal correctie",), "MEM"),
-    (_MEMO, True, "4800", ("0200", "0300"), None, ("Afschrijving",), "MEM"),
-)  # fmt: skip
-_LINE_COUNTS = (2, 2, 2, 3, 3, 3, 3, 4, 4)
-_UNITS = (1, 1, 1, 1, 1, 2, 2, 2, 3, 3)
-_TRANSACTION_COLUMNS = (
-    "unit_id", "entry_no", "seq_no", "year", "period", "journal_id", "account_kind", "account_no",
-    "description", "entry_date", "document_date", "document_no", "amount_debit", "amount_credit",
-    "created", "modified",
-)  # fmt: skip
-
-_Day = tuple[str, int, int, str]  # entry_date, year, period, "YYYY-MM-DD"
-_Line = tuple[object, ...]
-Stamps = tuple[str, str]  # created, modified
-
 
 def make_faker(seed: int) -> Faker:
     """A Dutch Faker with its own seeded generator."""
@@ -137,29 +102,15 @@ def make_faker(seed: int) -> Faker:
     return fake
 
 
-def _iso_date(day: date) -> str:
-    return f"{day.isoformat()}T00:00:00"
-
-
-def _date_between(rng: random.Random, first: date, last: date) -> date:
-    return first + timedelta(days=rng.randint(0, (last - first).days))
-
-
-def _stamp_on(rng: random.Random, day: date) -> str:
-    hour = rng.choice(STAMP_HOURS)
-    minute, second, micro = rng.randrange(60), rng.randrange(60), rng.randrange(1_000_000)
-    return f"{day.isoformat()}T{hour:02d}:{minute:02d}:{second:02d}.{micro:06d}"
-
-
 def _audit_pairs(rng: random.Random, count: int, bulk_share: float) -> list[Stamps]:
     """(created, modified) pairs, created ascending, with a few bulk-import seconds."""
     span_days = (AUDIT_LAST_DAY - AUDIT_FIRST_DAY).days
     created = sorted(
-        _stamp_on(rng, AUDIT_FIRST_DAY + timedelta(days=rng.randint(0, span_days)))
+        stamp_on(rng, AUDIT_FIRST_DAY + timedelta(days=rng.randint(0, span_days)))
         for _ in range(count)
     )
     bulk = [
-        _stamp_on(rng, AUDIT_FIRST_DAY + timedelta(days=rng.randint(span_days // 2, span_days)))
+        stamp_on(rng, AUDIT_FIRST_DAY + timedelta(days=rng.randint(span_days // 2, span_days)))
         for _ in range(BULK_SECONDS_PER_TABLE)
     ]
     pairs = []
@@ -171,8 +122,8 @@ def _audit_pairs(rng: random.Random, count: int, bulk_share: float) -> list[Stam
         elif draw < bulk_share + NEVER_MODIFIED_SHARE:
             modified = stamp
         else:
-            later = _date_between(rng, date.fromisoformat(stamp[:10]), AUDIT_LAST_DAY)
-            modified = max(stamp, _stamp_on(rng, later))
+            later = date_between(rng, date.fromisoformat(stamp[:10]), AUDIT_LAST_DAY)
+            modified = max(stamp, stamp_on(rng, later))
         pairs.append((stamp, modified))
     return pairs
 
@@ -248,7 +199,7 @@ def person_row(rng: random.Random, fake: Faker, *, bc_id: int, bc_co: str, stamp
         "prefix": prefix,
         "last_name": last,
         "gender": gender,
-        "birth_date": _iso_date(_date_between(rng, date(1955, 1, 1), date(2005, 12, 31))),
+        "birth_date": iso_date(date_between(rng, date(1955, 1, 1), date(2005, 12, 31))),
         "bsn": _bsn(rng) if rng.random() < 0.9 else None,
         "email": email if rng.random() < 0.95 else None,
         "phone": fake.phone_number() if rng.random() < 0.8 else None,
@@ -291,15 +242,15 @@ def employee_row(
     rng: random.Random, fake: Faker, *, em_id: str, person_bc_co: str, stamp: str
 ) -> Row:
     """One ``employees`` row (``fake`` is accepted for a uniform factory signature)."""
-    start = _date_between(rng, date(2005, 1, 1), date(2026, 6, 30))
+    start = date_between(rng, date(2005, 1, 1), date(2026, 6, 30))
     end = start + timedelta(days=rng.randint(180, 3000)) if rng.random() < 0.12 else None
     function_code = rng.choice(FUNCTION_VALUES)[0]
     return {
         "em_id": em_id,
         "person_bc_co": person_bc_co,
         "blocked": int(rng.random() < (0.5 if end else 0.02)),
-        "start_date": _iso_date(start),
-        "end_date": _iso_date(end) if end else None,
+        "start_date": iso_date(start),
+        "end_date": iso_date(end) if end else None,
         "function_code": function_code,
         "department_code": rng.choice(_DEPARTMENTS.get(function_code, ("OE-ALG",))),
         "hours_per_week": rng.choice(HOURS_PER_WEEK),
@@ -351,7 +302,7 @@ def subject_row(
         "type_id": type_id,
         "subject": text.format(t=rng.choice(_TOPICS), y=day.year, d=day.strftime("%d-%m-%Y")),
         "body": fake.paragraph(nb_sentences=rng.randint(1, 4)) if rng.random() < 0.7 else None,
-        "subject_date": _iso_date(day),
+        "subject_date": iso_date(day),
         "subject_time": f"1900-01-01T{hour:02d}:{minute:02d}:00" if rng.random() < 0.6 else None,
         "link_crm": int(link_type != 3 and rng.random() < 0.8),
         "link_type": link_type,
@@ -370,7 +321,7 @@ def custom_k01_row(rng: random.Random, fake: Faker, *, sq_no: int, stamp: str) -
         "sq_no": sq_no,
         "project_name": f"{rng.choice(_PROJECT_KINDS)} {place}",
         "budget": round(rng.uniform(5_000, 250_000), 2),
-        "start_date": _iso_date(_date_between(rng, date(2020, 1, 1), date(2026, 12, 31))),
+        "start_date": iso_date(date_between(rng, date(2020, 1, 1), date(2026, 12, 31))),
         "active": int(status == "A"),
         "status": status,
         "modified": stamp,
@@ -397,97 +348,6 @@ def _attachment_row(rng: random.Random, fake: Faker, attachment_id: int, sb_id: 
         "mime_type": mime_type,
         "data": data,
     }
-
-
-def _entry_lines(
-    r: Callable[[], float], unit_id: int, entry_no: int, lines: int, day: _Day, stamps: Stamps
-) -> list[_Line]:
-    """One balanced journal entry of ``lines`` lines; ``r`` is a bound ``Random.random``."""
-    journal, single_debit, single_account, accounts, vat_account, texts, doc_prefix = _TEMPLATES[
-        int(r() * len(_TEMPLATES))
-    ]
-    entry_date, year, period, _ = day
-    text = f"{texts[int(r() * len(texts))]} {year}-{entry_no % 10_000:04d}"
-    document_no = f"{doc_prefix}{year}-{entry_no:06d}"
-    document_date = None if journal == _MEMO else entry_date
-    with_vat = vat_account is not None and lines >= 3
-    cents = [int(r() * r() * ENTRY_MAX_NET_CENTS) + 100 for _ in range(lines - 1 - with_vat)]
-    others = [accounts[int(r() * len(accounts))] for _ in cents]
-    if vat_account is not None and with_vat:
-        cents.append(int(sum(cents) * VAT_RATES[int(r() * len(VAT_RATES))] + 0.5))
-        others.append(vat_account)
-    out: list[_Line] = []
-    for seq_no, (account, amount) in enumerate(
-        [(single_account, sum(cents)), *zip(others, cents, strict=True)], start=1
-    ):
-        kind = "1" if account else "2"
-        if not account:
-            account = str(DEBTOR_ID_FIRST + int(r() * DEBTOR_COUNT))
-        debit = (seq_no == 1) == single_debit
-        value = amount / 100
-        out.append((
-            unit_id, entry_no, seq_no, year, period, journal, kind, account, text, entry_date,
-            document_date, document_no, value if debit else None, None if debit else value,
-            *stamps,
-        ))  # fmt: skip
-    return out
-
-
-def transaction_rows(rng: random.Random, *, unit_id: int, entry_no: int, stamp: str) -> list[Row]:
-    """One balanced journal entry (2-4 lines) booked on the day of ``stamp``."""
-    ymd = stamp[:10]
-    day: _Day = (f"{ymd}T00:00:00", int(ymd[:4]), int(ymd[5:7]), ymd)
-    lines = rng.choice(_LINE_COUNTS)
-    rows = _entry_lines(rng.random, unit_id, entry_no, lines, day, (stamp, stamp))
-    return [dict(zip(_TRANSACTION_COLUMNS, line, strict=True)) for line in rows]
-
-
-@lru_cache(maxsize=1)
-def _entry_days() -> tuple[_Day, ...]:
-    span_days = (AUDIT_LAST_DAY - AUDIT_FIRST_DAY).days
-    days = (AUDIT_FIRST_DAY + timedelta(days=i) for i in range(span_days + 1))
-    return tuple((_iso_date(d), d.year, d.month, d.isoformat()) for d in days)
-
-
-@lru_cache(maxsize=1)
-def _office_times() -> tuple[str, ...]:
-    return tuple(
-        f"{h:02d}:{m:02d}:{s:02d}" for h in range(7, 20) for m in range(60) for s in range(60)
-    )
-
-
-def _transaction_lines(rng: random.Random, rows: int) -> Iterator[_Line]:
-    """Exactly ``rows`` journal lines, entry dates rising with the entry numbers."""
-    r, days, times = rng.random, _entry_days(), _office_times()
-    last_day = len(days) - 1
-    bulk = [
-        _stamp_on(rng, date.fromisoformat(days[rng.randint(last_day * 4 // 5, last_day)][3]))[:20]
-        for _ in range(BULK_SECONDS_PER_TABLE)
-    ]
-    next_entry = dict.fromkeys(_UNITS, ENTRY_NO_FIRST)
-    done = 0
-    while done < rows:
-        left = rows - done
-        lines = min(_LINE_COUNTS[int(r() * len(_LINE_COUNTS))], left)
-        if left - lines == 1:  # never leave a single line for the last entry
-            lines = lines + 1 if lines < 4 else lines - 1
-        unit_id = _UNITS[int(r() * len(_UNITS))]
-        entry_no = next_entry[unit_id]
-        next_entry[unit_id] = entry_no + 1
-        day_no = done * len(days) // rows
-        created_day = days[min(day_no + int(r() * (ENTRY_MAX_LAG_DAYS + 1)), last_day)][3]
-        created = f"{created_day}T{times[int(r() * len(times))]}.{int(r() * 1e6):06d}"
-        modified, draw = created, r()
-        if draw < BULK_SHARE_ENTRIES:
-            # a bulk import touching entries booked before it
-            modified = max(created, f"{bulk[int(r() * len(bulk))]}{int(r() * 1e6):06d}")
-        elif draw < BULK_SHARE_ENTRIES + ENTRY_MODIFIED_SHARE:
-            later = min(day_no + 1 + int(r() * ENTRY_MAX_CORRECTION_DAYS), last_day)
-            modified = max(
-                created, f"{days[later][3]}T{times[int(r() * len(times))]}.{int(r() * 1e6):06d}"
-            )
-        yield from _entry_lines(r, unit_id, entry_no, lines, days[day_no], (created, modified))
-        done += lines
 
 
 def _insert(conn: sqlite3.Connection, table: str, rows: Sequence[Row]) -> None:
@@ -577,7 +437,7 @@ def populate(conn: sqlite3.Connection, *, seed: int, rows: int) -> None:
         ("custom_k01", k01),
     ):  # fmt: skip
         _insert(conn, table, table_rows)
-    columns, marks = ", ".join(_TRANSACTION_COLUMNS), ", ".join("?" * len(_TRANSACTION_COLUMNS))
+    columns, marks = ", ".join(TRANSACTION_COLUMNS), ", ".join("?" * len(TRANSACTION_COLUMNS))
     sql = f"INSERT INTO transactions ({columns}) VALUES ({marks})"
-    conn.executemany(sql, _transaction_lines(rng, rows))  # streamed: memory stays flat
+    conn.executemany(sql, transaction_lines(rng, rows))  # streamed: memory stays flat
     conn.commit()
