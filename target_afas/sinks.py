@@ -25,7 +25,7 @@ from afas_profit.errors import AFASConfigError, AFASRejectedError
 from afas_profit.payloads import ObjectMapping
 from afas_profit.records import RecordConverter
 from afas_profit.update_metainfo import parse_update_connector
-from target_afas.dispatch import Dispatcher
+from target_afas.dispatch import DELETED_AT, Dispatcher
 from target_afas.outcomes import Outcome
 
 if TYPE_CHECKING:
@@ -80,6 +80,12 @@ class UpdateConnectorSink(BatchSink):
 
     @property
     @override
+    def include_sdc_metadata_properties(self) -> bool:
+        """Keep ``_sdc_*`` properties: ``_sdc_deleted_at`` marks a record as a delete."""
+        return True
+
+    @property
+    @override
     def max_size(self) -> int:
         settings = self.afas.settings
         per_drain = (
@@ -89,7 +95,7 @@ class UpdateConnectorSink(BatchSink):
 
     @override
     def process_batch(self, context: dict[str, Any]) -> None:
-        records: list[dict[str, Any]] = context.get("records", [])
+        records = [_without_singer_metadata(r) for r in context.get("records", [])]
         items = self.dispatcher.run(records)
         failed = []
         for item in items:
@@ -120,3 +126,11 @@ class UpdateConnectorSink(BatchSink):
     def clean_up(self) -> None:
         self.logger.info("Summary %s", self.afas.summary.line(self.stream_name))
         super().clean_up()
+
+
+def _without_singer_metadata(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as the tap sent it: SDK bookkeeping removed, a delete marker kept."""
+    clean = {k: v for k, v in record.items() if not k.startswith("_sdc_")}
+    if record.get(DELETED_AT):
+        clean[DELETED_AT] = record[DELETED_AT]
+    return clean
