@@ -119,40 +119,37 @@ def build_element(
     for sub in mapping.objects:
         sub_meta = meta.object(sub.name)
         assert sub_meta is not None, "mappings are checked against metainfo"
-        items = _sub_records(sub, record)
+        items, many = _sub_records(sub, record)
         built = [
             build_element(sub_meta, sub, item, zone=zone, null_means_clear=null_means_clear)
             for item in items
         ]
         built = [b for b in built if b]
         if built:
-            objects.append(
-                {sub.name: {"Element": built if sub.source and _is_list(record, sub) else built[0]}}
-            )
+            objects.append({sub.name: {"Element": built if many else built[0]}})
     if objects:
         element["Objects"] = objects
     return element
 
 
-def _is_list(record: Mapping[str, Any], mapping: ObjectMapping) -> bool:
-    return isinstance(record.get(mapping.source or ""), list)
-
-
-def _sub_records(mapping: ObjectMapping, record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _sub_records(
+    mapping: ObjectMapping, record: Mapping[str, Any]
+) -> tuple[list[Mapping[str, Any]], bool]:
+    """The records a sub-object is built from, and whether they came from an array."""
     if mapping.source is None:
-        return [record]
+        return [record], False
     value = record.get(mapping.source)
     if value is None:
-        return []
+        return [], False
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
             raise PayloadError(f"property {mapping.source!r} is not an object or array") from None
     if isinstance(value, dict):
-        return [value]
+        return [value], False
     if isinstance(value, list) and all(isinstance(v, dict) for v in value):
-        return value
+        return value, True
     raise PayloadError(f"property {mapping.source!r} is not an object or an array of objects")
 
 

@@ -30,7 +30,6 @@ from afas_profit.filters import Condition, Op, filter_params, query_length
 from afas_profit.messages import failure_message
 
 LOOKUP_QUERY_BUDGET = 1900  # characters, under AFAS's 2049 with room for order/paging
-LOOKUP_TAKE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,26 +101,16 @@ class ProfitWriter:
         Values are asked for in OR-groups, as many per request as fit in the URL limit.
         """
         found: dict[str, list[dict[str, Any]]] = {}
-        for chunk in _chunks(field, sorted({str(v) for v in values}), extra):
+        # AFAS compares case-insensitively: ask for each key once, whatever its spelling.
+        distinct = sorted({str(v).casefold(): str(v) for v in values}.values())
+        for chunk in _chunks(field, distinct, extra):
             where = [[Condition(field, Op.EQUAL, v), *extra] for v in chunk]
-            rows = self._all_pages(connector, where, field)
+            # All matches of a bounded set of keys in one request: paging with skip could miss
+            # or repeat rows that tie on the lookup field.
+            rows = self.client.get_rows(connector, PageRequest(where, (field,), skip=-1, take=-1))
             for row in rows:
                 found.setdefault(str(row.get(field)).casefold(), []).append(row)
         return found
-
-    def _all_pages(
-        self, connector: str, where: list[list[Condition]], field: str
-    ) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        skip = 0
-        while True:
-            page = self.client.get_rows(
-                connector, PageRequest(where, (field,), skip=skip, take=LOOKUP_TAKE)
-            )
-            rows.extend(page)
-            if len(page) < LOOKUP_TAKE:
-                return rows
-            skip += LOOKUP_TAKE
 
 
 def _chunks(field: str, values: list[str], extra: Sequence[Condition]) -> Iterable[list[str]]:

@@ -257,12 +257,13 @@ def _waves(items: list[Item]) -> list[list[Item]]:
     waves: list[list[Item]] = []
     last_wave: dict[tuple[str, ...], int] = {}
     for item in items:
-        index = last_wave.get(item.key, -1) + 1 if item.key and any(item.key) else 0
+        key = tuple(v.casefold() for v in item.key)  # AFAS keys compare case-insensitively
+        index = last_wave.get(key, -1) + 1 if any(key) else 0
         while len(waves) <= index:
             waves.append([])
         waves[index].append(item)
-        if item.key and any(item.key):
-            last_wave[item.key] = index
+        if any(key):
+            last_wave[key] = index
     return waves
 
 

@@ -214,7 +214,9 @@ class TargetSettings:
             raise AFASConfigError(
                 f"Setting 'timezone' is {zone_name!r}, not an IANA zone."
             ) from None
-        ledger = config.get("ledger_path", DEFAULT_LEDGER)
+        ledger = config.get("ledger_path")
+        if ledger is None:
+            ledger = DEFAULT_LEDGER  # null means the default; only "" turns the ledger off
         reject_file = config.get("reject_file")
         return cls(
             environment=ProfitEnvironment.from_config(config),

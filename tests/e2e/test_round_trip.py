@@ -314,20 +314,25 @@ def test_round_trip_through_a_pipe(
             env=env,
             cwd=tmp_path,
         )
-        target = subprocess.run(
+        target = subprocess.Popen(
             [*_command("target-afas", "target_afas"), "--config", str(target_file)],
             stdin=tap.stdout,
-            capture_output=False,
             stdout=subprocess.PIPE,
             stderr=log,
             env=env,
             cwd=tmp_path,
-            timeout=180,
-            check=False,
         )
         assert tap.stdout is not None
-        tap.stdout.close()
-        assert tap.wait(timeout=60) == 0, (tmp_path / "tap.log").read_text()[-2000:]
+        tap.stdout.close()  # the target holds the read end now; the tap sees it close
+        try:
+            target_stdout, _ = target.communicate(timeout=180)
+            tap_code = tap.wait(timeout=60)
+        finally:
+            for process in (tap, target):
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    assert tap_code == 0, (tmp_path / "tap.log").read_text()[-2000:]
     target_log = (tmp_path / "target.log").read_text()
     assert target.returncode == 0, target_log[-3000:]
 
@@ -335,6 +340,6 @@ def test_round_trip_through_a_pipe(
     written = read_back(destination)
     assert projected(written) == projected(originals)
     assert f"Summary {ALIAS}: inserted {len(originals)}" in target_log
-    emitted = TargetRun(target.stdout.decode("utf-8"), []).states
+    emitted = TargetRun(target_stdout.decode("utf-8"), []).states
     assert emitted, "the target emits the tap's state once the records have landed"
     assert SOURCE_STREAM in emitted[-1]["bookmarks"]

@@ -252,6 +252,7 @@ def test_about_through_the_sdk_runner(afas_sandbox: RunningSandbox) -> None:
         TargetAFAS, config=target_config(afas_sandbox), parse_env_config=False
     )
     target = runner.new_target()
+    assert isinstance(target, TargetAFAS)
     out = io.StringIO()
     with redirect_stdout(out):
         target.print_about(output_format="json")

@@ -602,11 +602,11 @@ def test_payload_one_element_is_an_object() -> None:
 
 
 def test_payload_several_elements_are_an_array() -> None:
-    elements = [{"Fields": {"Nm": "x"}}, {"Fields": {"Nm": "y"}}, {"@Id": 3}]
+    elements: list[dict[str, Any]] = [{"Fields": {"Nm": "x"}}, {"Fields": {"Nm": "y"}}, {"@Id": 3}]
     assert payload("FiEntryPar", elements) == {"FiEntryPar": {"Element": elements}}
 
 
-def test_element_meta_is_the_object_not_the_connector() -> None:
+def test_build_element_for_a_sub_object_alone() -> None:
     sub = META.object("Line")
     assert isinstance(sub, UpdateObject)
     line = ObjectMapping.from_setting("Line", {"fields": {"LnNo": "n"}}, "m")
