@@ -16,12 +16,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import os
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -39,6 +36,7 @@ import requests
 from afas_sandbox import RunningSandbox
 from afas_sandbox.sandbox import SimRequest
 from tap_afas.tap import TapAFAS
+from tests.plugin_runs import collect_logs, keep_signal_handlers
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,45 +48,6 @@ Row = dict[str, Any]
 
 
 # --------------------------------------------------------------------------- running the tap
-
-
-class _LogCollector(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.lines: list[str] = []
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with contextlib.suppress(Exception):
-            self.lines.append(self.format(record))
-
-
-@contextlib.contextmanager
-def _collect_logs() -> Iterator[_LogCollector]:
-    root = logging.getLogger()
-    collector = _LogCollector()
-    old_level = root.level
-    root.addHandler(collector)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield collector
-    finally:
-        root.removeHandler(collector)
-        root.setLevel(old_level)
-
-
-@contextlib.contextmanager
-def _keep_signal_handlers() -> Iterator[None]:
-    """singer-sdk installs SIGINT/SIGTERM handlers in the main thread; put pytest's back."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 def parse_messages(text: str) -> list[Message]:
@@ -159,7 +118,7 @@ def run_tap(
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
     error: BaseException | None = None
-    with _collect_logs() as logs, _keep_signal_handlers(), contextlib.redirect_stdout(out):
+    with collect_logs() as logs, keep_signal_handlers(), contextlib.redirect_stdout(out):
         try:
             tap = TapAFAS(
                 config=dict(config),
@@ -184,7 +143,7 @@ def run_tap(
 
 def discover(config: Mapping[str, Any]) -> dict[str, Any]:
     """The catalog the tap discovers (in-process)."""
-    with _keep_signal_handlers():
+    with keep_signal_handlers():
         tap = TapAFAS(config=dict(config), parse_env_config=False)
         catalog: dict[str, Any] = tap.catalog_dict
     return catalog
@@ -192,7 +151,7 @@ def discover(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def discovery_error(config: Mapping[str, Any]) -> str:
     """The message of the error discovery raises (fails the test when there is none)."""
-    with _keep_signal_handlers():
+    with keep_signal_handlers():
         try:
             TapAFAS(config=dict(config), parse_env_config=False).catalog_dict  # noqa: B018
         except Exception as exc:

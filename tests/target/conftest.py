@@ -21,10 +21,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import threading
@@ -42,6 +40,7 @@ import requests
 from afas_sandbox import RunningSandbox
 from afas_sandbox.sandbox import SimRequest
 from target_afas.target import TargetAFAS
+from tests.plugin_runs import collect_logs, keep_signal_handlers
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_BIN = ROOT / ".venv" / "bin" / "target-afas"
@@ -201,45 +200,6 @@ PERSONS_LOOKUP = {"connector": "Profit_Persons", "field": "PersonId"}
 # --------------------------------------------------------------------------- running in-process
 
 
-class _LogCollector(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.lines: list[str] = []
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with contextlib.suppress(Exception):
-            self.lines.append(self.format(record))
-
-
-@contextlib.contextmanager
-def _collect_logs() -> Iterator[_LogCollector]:
-    root = logging.getLogger()
-    collector = _LogCollector()
-    old_level = root.level
-    root.addHandler(collector)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield collector
-    finally:
-        root.removeHandler(collector)
-        root.setLevel(old_level)
-
-
-@contextlib.contextmanager
-def _keep_signal_handlers() -> Iterator[None]:
-    """singer-sdk may install SIGINT/SIGTERM handlers; put pytest's back afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-
-
 class _Stdout(io.StringIO):
     """stdout that tells ``on_line`` about every complete line the moment it is written."""
 
@@ -318,7 +278,7 @@ def run_target(
     out = _Stdout(on_stdout_line)
     error: BaseException | None = None
     target: TargetAFAS | None = None
-    with _collect_logs() as logs, _keep_signal_handlers(), contextlib.redirect_stdout(out):
+    with collect_logs() as logs, keep_signal_handlers(), contextlib.redirect_stdout(out):
         try:
             target = TargetAFAS(config=dict(config), parse_env_config=False)
             target.listen(file_input=io.StringIO(singer_text(messages)))
