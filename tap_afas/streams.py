@@ -31,7 +31,12 @@ from afas_profit.cursor import (
     SeenRows,
     SingleRequestCursor,
 )
-from afas_profit.errors import AFASServerError, classify_response, parse_error_body
+from afas_profit.errors import (
+    AFASConfigError,
+    AFASServerError,
+    classify_response,
+    parse_error_body,
+)
 from afas_profit.filters import MAX_QUERY_CHARS, query_length
 from afas_profit.messages import failure_message
 from afas_profit.metainfo import GetConnectorInfo
@@ -80,7 +85,7 @@ class GetConnectorStream(RESTStream[PageRequest]):
         )
         for name in [*(keys or []), *([replication_key] if replication_key else [])]:
             if connector.field(name) is None:
-                raise FatalAPIError(
+                raise AFASConfigError(
                     f"Field {name!r} (in 'primary_keys' or 'replication_keys' for "
                     f"{connector.id!r}) is not a field of that GetConnector. Its fields: "
                     f"{', '.join(f.id for f in connector.fields)}."
