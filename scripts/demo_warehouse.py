@@ -1,0 +1,46 @@
+"""Print what landed in the demo's DuckDB warehouse (run with the target-duckdb venv's Python).
+
+demo_warehouse.py DB_FILE            tables, row counts and a few rows
+demo_warehouse.py DB_FILE --since T  rows loaded after T (the incremental load)
+"""
+
+from __future__ import annotations
+
+import sys
+
+import duckdb
+
+
+def main(path: str, since: str | None) -> None:
+    db = duckdb.connect(path, read_only=True)
+    catalog = db.execute("SELECT current_database()").fetchone()
+    schema = f'"{catalog[0] if catalog else "main"}".afas'  # the file name can equal "afas"
+    tables = [
+        row[0]
+        for row in db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'afas' "
+            "ORDER BY table_name"
+        ).fetchall()
+    ]
+    for table in tables:
+        count = db.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()
+        print(f"   afas.{table:<32} {count[0] if count else 0:>7} rows")
+    if since is None:
+        print("\n   afas.profit_persons, first 3 rows:")
+        rows = db.execute(
+            "SELECT personid, firstname, lastname, city, modifieddate "
+            f"FROM {schema}.profit_persons ORDER BY personid LIMIT 3"
+        ).fetchall()
+    else:
+        print(f"\n   afas.profit_persons rows loaded after {since}:")
+        rows = db.execute(
+            "SELECT personid, firstname, lastname, city, modifieddate "
+            f"FROM {schema}.profit_persons WHERE _sdc_batched_at > ? ORDER BY personid",
+            [since],
+        ).fetchall()
+    for row in rows:
+        print("     ", row)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--since" else None)
