@@ -115,7 +115,7 @@ class GetConnectorStream(RESTStream[PageRequest]):
             if settings.key_comparison is not None and compares_keys
             else None
         )
-        self._hi = window_end(datetime.now(timezone.utc), settings.zone)
+        self._hi: datetime | None = None  # the sync's window end, set when a sync starts
         self.primary_keys = keys
         self.replication_key = replication_key
         self.take = settings.page_size_for(len(connector.fields))
@@ -169,7 +169,7 @@ class GetConnectorStream(RESTStream[PageRequest]):
     def _incremental_cursor(self, replication_key: str) -> IncrementalCursor:
         zone = self.settings.zone
         state = self.get_context_state(self.context)
-        hi = self._hi
+        hi = self._hi or window_end(datetime.now(timezone.utc), zone)
         progress = state.get(PROGRESS_KEY)
         seen = SeenRows()
         if isinstance(progress, dict) and progress.get("lo"):
@@ -215,10 +215,11 @@ class GetConnectorStream(RESTStream[PageRequest]):
         state = self.get_context_state(context)
         start = self.get_starting_timestamp(context) if self.replication_key else None
         lo = EARLIEST if start is None else window_start(start, self.settings.zone)
-        cursor = self.deletes.cursor(lo=lo, hi=self._hi, progress=state.get(DELETES_KEY))
+        hi = self._hi or window_end(datetime.now(timezone.utc), self.settings.zone)
+        cursor = self.deletes.cursor(lo=lo, hi=hi, progress=state.get(DELETES_KEY))
         state[DELETES_KEY] = cursor.progress
         yield from self.deletes.records(cursor, self.logger.warning)
-        state[DELETES_KEY] = {"lo": filter_value(self._hi), "seen": {}}
+        state[DELETES_KEY] = {"lo": filter_value(hi), "seen": {}}
 
     @override
     def get_http_request(self, *, page: PageContext[PageRequest]) -> HTTPRequest:

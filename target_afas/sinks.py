@@ -16,13 +16,13 @@ with that lookup before it is ever sent again; without a lookup it is reported a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import BatchSink
 from typing_extensions import override
 
 from afas_profit.errors import AFASConfigError, AFASRejectedError
-from afas_profit.payloads import ObjectMapping
 from afas_profit.records import RecordConverter
 from afas_profit.update_metainfo import parse_update_connector
 from target_afas.dispatch import DELETED_AT, Dispatcher
@@ -60,14 +60,9 @@ class UpdateConnectorSink(BatchSink):
             path, f"UpdateConnector {mapping.connector!r} metainfo (GET {path})"
         )
         meta = parse_update_connector(mapping.connector, document)
-        root = ObjectMapping(
-            name=meta.root.name,
-            fields=mapping.root.fields,
-            constants=mapping.root.constants,
-            defaults=mapping.root.defaults,
-            objects=mapping.root.objects,
+        replace(mapping.root, name=meta.root.name).check_against(
+            meta.root, f"mappings.{stream_name}"
         )
-        root.check_against(meta.root, f"mappings.{stream_name}")
         converter = None
         if mapping.diff_only and mapping.lookup is not None:
             converter = RecordConverter(

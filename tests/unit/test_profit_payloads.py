@@ -19,26 +19,12 @@ import pytest
 from afas_profit.errors import AFASConfigError
 from afas_profit.payloads import ObjectMapping, PayloadError, build_element, coerce, payload
 from afas_profit.update_metainfo import UpdateField, UpdateObject, parse_update_connector
+from tests.unit.metainfo_documents import raw_update_field
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
-def _f(field_id: str, data_type: str = "string", **extra: Any) -> dict[str, Any]:
-    raw: dict[str, Any] = {
-        "fieldId": field_id,
-        "primaryKey": False,
-        "dataType": data_type,
-        "label": f"L{field_id}",
-        "mandatory": False,
-        "length": 0,
-        "decimals": 0,
-        "decimalFieldId": "",
-        "notzero": False,
-        "controlType": 1,
-        "values": None,
-    }
-    raw.update(extra)
-    return raw
+_f = raw_update_field
 
 
 DOCUMENT: dict[str, Any] = {

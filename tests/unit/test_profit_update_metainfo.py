@@ -22,25 +22,13 @@ from afas_profit.update_metainfo import (
     parse_update_connector,
 )
 from afas_sandbox import RunningSandbox
+from tests.unit.metainfo_documents import raw_update_field
 
 
 def _raw_field(field_id: str, data_type: str = "string", **extra: Any) -> dict[str, Any]:
     """A field the way AFAS writes it in update metainfo (every documented key present)."""
-    raw: dict[str, Any] = {
-        "fieldId": field_id,
-        "primaryKey": False,
-        "dataType": data_type,
-        "label": f"Label {field_id}",
-        "mandatory": False,
-        "length": 0,
-        "decimals": 0,
-        "decimalFieldId": "",
-        "notzero": False,
-        "controlType": 1,
-        "values": None,
-    }
-    raw.update(extra)
-    return raw
+    extra.setdefault("label", f"Label {field_id}")
+    return raw_update_field(field_id, data_type, **extra)
 
 
 DOCUMENT: dict[str, Any] = {

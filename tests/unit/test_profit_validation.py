@@ -15,24 +15,9 @@ import pytest
 
 from afas_profit.update_metainfo import parse_update_connector
 from afas_profit.validation import validate_element
+from tests.unit.metainfo_documents import raw_update_field
 
-
-def _f(field_id: str, data_type: str = "string", **extra: Any) -> dict[str, Any]:
-    raw: dict[str, Any] = {
-        "fieldId": field_id,
-        "primaryKey": False,
-        "dataType": data_type,
-        "label": f"L{field_id}",
-        "mandatory": False,
-        "length": 0,
-        "decimals": 0,
-        "decimalFieldId": "",
-        "notzero": False,
-        "controlType": 1,
-        "values": None,
-    }
-    raw.update(extra)
-    return raw
+_f = raw_update_field
 
 
 META = parse_update_connector(
