@@ -1,0 +1,3 @@
+from target_duckdb_afas.target import TargetDuckDB
+
+TargetDuckDB.cli()

@@ -1,0 +1,106 @@
+"""Records → newline-delimited JSON rows that DuckDB reads back into typed columns exactly.
+
+Decimals travel as strings (DuckDB casts VARCHAR → DECIMAL without a detour through DOUBLE),
+date-times as naive UTC ISO strings for ``TIMESTAMP`` columns, objects and arrays as JSON text.
+A decimal with more places than its column keeps, or more integer digits than fit, is refused
+with an error instead of being rounded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+_EXACT = decimal.Context(prec=1000)  # normalize() without rounding any real-world number
+ROW_NUMBER = "_afas_row"  # the order of a record within its batch (last one wins per key)
+
+
+class DecimalOutOfRangeError(ValueError):
+    """A value that the column's DECIMAL(precision, scale) cannot hold without rounding."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecimalColumn:
+    precision: int
+    scale: int
+
+
+def column_kinds(column_types: Mapping[str, str]) -> dict[str, str | DecimalColumn]:
+    """DuckDB column types → how each column's values are encoded (only non-trivial kinds)."""
+    kinds: dict[str, str | DecimalColumn] = {}
+    for name, sql_type in column_types.items():
+        upper = sql_type.upper()
+        if upper.startswith("DECIMAL"):
+            precision, _, scale = upper[upper.index("(") + 1 : upper.index(")")].partition(",")
+            kinds[name] = DecimalColumn(int(precision), int(scale))
+        elif upper.startswith("TIMESTAMP"):
+            kinds[name] = "timestamp"
+        elif upper in ("VARCHAR", "JSON"):
+            kinds[name] = "text"
+    return kinds
+
+
+def _decimal_text(value: Any, column: DecimalColumn, where: str) -> str:
+    number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
+    if not number.is_finite():
+        raise DecimalOutOfRangeError(f"{where}: {number} is not a finite number")
+    _, digits, exponent = number.normalize(_EXACT).as_tuple()  # trailing zeros are not places
+    assert isinstance(exponent, int)  # finite numbers have an int exponent
+    places = max(0, -exponent)
+    integer_digits = max(0, len(digits) + exponent)
+    if places > column.scale:
+        raise DecimalOutOfRangeError(
+            f"{where}: {number} has {places} decimal places but the column keeps {column.scale}; "
+            "raise the loader's decimal_scale setting and reload the stream"
+        )
+    if integer_digits > column.precision - column.scale:
+        raise DecimalOutOfRangeError(
+            f"{where}: {number} has {integer_digits} integer digits but the column holds "
+            f"{column.precision - column.scale}; lower the loader's decimal_scale setting"
+        )
+    return format(number, "f")
+
+
+def _timestamp_text(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.isoformat()
+    return value
+
+
+def _json_text(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return value
+
+
+def encode_rows(
+    records: Iterable[Mapping[str, Any]],
+    columns: Iterable[str],
+    kinds: Mapping[str, str | DecimalColumn],
+    stream: str,
+) -> Iterator[bytes]:
+    """One JSON line per record, with the batch row number under ``ROW_NUMBER``."""
+    names = list(columns)
+    encoder = msgspec.json.Encoder(decimal_format="string")
+    for number, record in enumerate(records):
+        row: dict[str, Any] = {ROW_NUMBER: number}
+        for name in names:
+            value = record.get(name)
+            if value is not None:
+                kind = kinds.get(name)
+                if isinstance(kind, DecimalColumn):
+                    value = _decimal_text(value, kind, f"stream {stream!r}, column {name!r}")
+                elif kind == "timestamp":
+                    value = _timestamp_text(value)
+                elif kind == "text":
+                    value = _json_text(value)
+            row[name] = value
+        yield encoder.encode(row) + b"\n"

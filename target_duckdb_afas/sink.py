@@ -1,0 +1,48 @@
+"""``DuckDBSink``: a batch goes to a JSON lines file, then into its table in one transaction."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from singer_sdk.sql import SQLSink
+from typing_extensions import override
+
+from target_duckdb_afas.connector import DuckDBConnector
+from target_duckdb_afas.rows import column_kinds, encode_rows
+
+DELETED_AT = "_sdc_deleted_at"
+
+
+class DuckDBSink(SQLSink[DuckDBConnector]):
+    """Upserts on the stream's key properties (appends without them), hard deletes on request."""
+
+    connector_class = DuckDBConnector
+
+    @override
+    def process_batch(self, context: dict[str, Any]) -> None:
+        records: list[dict[str, Any]] = context["records"]
+        if not records:
+            return
+        _, schema_name, table_name = self.connector.parse_full_table_name(self.full_table_name)
+        column_types = self.connector.column_types(schema_name or "main", table_name)
+        keys = [] if self.config.get("load_method") == "append-only" else self.key_properties
+        hard_delete = bool(self.config.get("hard_delete")) and DELETED_AT in column_types
+        rows = encode_rows(
+            (self.conform_record(record) for record in records),
+            column_types,
+            column_kinds(column_types),
+            self.stream_name,
+        )
+        with tempfile.TemporaryDirectory(prefix="target-duckdb-afas-") as workdir:
+            file = Path(workdir) / "batch.jsonl"
+            with file.open("wb") as out:
+                out.writelines(rows)
+            self.connector.load_json_lines(
+                table=str(self.full_table_name),
+                file=file,
+                column_types=column_types,
+                keys=keys,
+                hard_delete_column=DELETED_AT if hard_delete and keys else None,
+            )
