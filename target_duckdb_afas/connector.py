@@ -21,6 +21,11 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def quote(name: str) -> str:
+    """A DuckDB identifier, always quoted (keywords, case and dots stay harmless)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 class DuckDBConnector(SQLConnector):
     """One DuckDB database file; tables evolve by ADD COLUMN and ALTER COLUMN TYPE."""
 
@@ -61,6 +66,57 @@ class DuckDBConnector(SQLConnector):
         with self._connect() as conn:
             return bool(conn.execute(query, {"schema": schema_name}).scalar())
 
+    def create_engine(self) -> sa.Engine:
+        """duckdb-engine's PostgreSQL word list misses DuckDB keywords (``at``, ``by``, ``glob``,
+        ...): every reserved DuckDB keyword is added so generated DDL quotes such columns."""
+        engine = super().create_engine()
+        with engine.connect() as conn:
+            words = conn.exec_driver_sql(
+                "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category <> 'unreserved'"
+            ).scalars()
+            engine.dialect.identifier_preparer.reserved_words |= {str(w) for w in words}
+        return engine
+
+    def release(self) -> None:
+        """Close the pooled connections, so the file's lock is free for other processes."""
+        self._engine.dispose()
+
+    @functools.cached_property
+    def catalog_name(self) -> str:
+        """The database's own name (DuckDB names it after the file: ``afas.duckdb`` → ``afas``).
+
+        Tables are addressed as catalog.schema.table, because a schema named like the file
+        (``afas`` in ``afas.duckdb``) is otherwise an ambiguous reference.
+        """
+        with self._connect() as conn:
+            return str(conn.exec_driver_sql("SELECT current_database()").scalar())
+
+    def merge_sql_types(
+        self, sql_types: Sequence[sa.types.TypeEngine[Any]]
+    ) -> sa.types.TypeEngine[Any]:
+        """An integer column that receives numbers becomes DECIMAL (the SDK keeps BIGINT)."""
+        decimals = [
+            t
+            for t in sql_types
+            if isinstance(t, sa.types.Numeric) and not isinstance(t, sa.types.Float)
+        ]
+        integers = [t for t in sql_types if isinstance(t, sa.types.Integer)]
+        if decimals and integers and len(decimals) + len(integers) == len(sql_types):
+            return decimals[0]
+        return super().merge_sql_types(sql_types)
+
+    @staticmethod
+    def get_column_alter_ddl(
+        table_name: str | FullyQualifiedName,
+        column_name: str,
+        column_type: sa.types.TypeEngine[Any],
+    ) -> sa.DDL:
+        """DuckDB's ``ALTER COLUMN ... TYPE`` (the SDK's default syntax is not DuckDB's)."""
+        return sa.DDL(  # type: ignore[no-untyped-call]
+            "ALTER TABLE %(table)s ALTER COLUMN %(column)s TYPE %(type)s",
+            {"table": str(table_name), "column": quote(column_name), "type": str(column_type)},
+        )
+
     def create_empty_table(
         self,
         full_table_name: str | FullyQualifiedName,
@@ -69,20 +125,28 @@ class DuckDBConnector(SQLConnector):
         partition_keys: list[str] | None = None,
         as_temp_table: bool = False,
     ) -> None:
-        """Tables without PRIMARY KEY constraints: the batch load keeps keys unique.
+        """A table addressed as catalog.schema.table, without PRIMARY KEY constraints.
 
         (A DuckDB key constraint makes an integer key a serial column and costs an index
-        update per row; the load's delete-then-insert per key needs neither.)
+        update per row; the batch load's delete-then-insert per key keeps keys unique.)
         """
-        super().create_empty_table(
-            full_table_name, schema, None, partition_keys, as_temp_table=as_temp_table
-        )
+        _ = primary_keys, partition_keys
+        if as_temp_table:
+            raise NotImplementedError("temporary tables are created by the batch load itself")
+        database, schema_name, table_name = self.parse_full_table_name(full_table_name)
+        qualified_schema = ".".join(part for part in (database, schema_name) if part) or None
+        columns = [
+            sa.Column(name, self.to_sql_type(property_schema))
+            for name, property_schema in schema["properties"].items()
+        ]
+        sa.Table(table_name, sa.MetaData(schema=qualified_schema), *columns).create(self._engine)
 
     def column_types(self, schema_name: str, table_name: str) -> dict[str, str]:
         """The table's columns in order, with DuckDB's own type names."""
         query = sa.text(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = :schema AND table_name = :table ORDER BY ordinal_position"
+            "WHERE table_catalog = current_database() AND table_schema = :schema "
+            "AND table_name = :table ORDER BY ordinal_position"
         )
         with self._connect() as conn:
             rows = conn.execute(query, {"schema": schema_name, "table": table_name}).all()
@@ -103,7 +167,6 @@ class DuckDBConnector(SQLConnector):
         wins) and, with ``hard_delete_column``, a record whose deletion time is set removes
         its key instead of landing. Without keys the rows are appended.
         """
-        quote = self.quote
         stage = quote("_afas_stage")
         columns = ", ".join(quote(c) for c in column_types)
         spec = ", ".join(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -75,9 +74,12 @@ def _timestamp_text(value: Any) -> Any:
     return value
 
 
+_JSON_TEXT = msgspec.json.Encoder(decimal_format="number")  # numbers in objects stay numbers
+
+
 def _json_text(value: Any) -> Any:
     if isinstance(value, (dict, list)):
-        return json.dumps(value, default=str, ensure_ascii=False)
+        return _JSON_TEXT.encode(value).decode()
     return value
 
 

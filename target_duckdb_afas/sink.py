@@ -20,6 +20,28 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
 
     connector_class = DuckDBConnector
 
+    @property
+    @override
+    def database_name(self) -> str | None:
+        return self.connector.catalog_name
+
+    @property
+    @override
+    def include_sdc_metadata_properties(self) -> bool:
+        """The _sdc columns with ``add_record_metadata``, and also whenever deletes can arrive
+        (``hard_delete``, or a stream schema declaring ``_sdc_deleted_at``): without them a
+        delete would land as a row of nulls that nothing tells apart."""
+        return bool(
+            self.config.get("add_record_metadata")
+            or self.config.get("hard_delete")
+            or DELETED_AT in self.schema.get("properties", {})
+        )
+
+    @override
+    def clean_up(self) -> None:
+        super().clean_up()
+        self.connector.release()
+
     @override
     def process_batch(self, context: dict[str, Any]) -> None:
         records: list[dict[str, Any]] = context["records"]

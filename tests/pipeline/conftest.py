@@ -229,7 +229,6 @@ def pipeline_env(sandbox: RunningSandbox, workdir: Path) -> dict[str, str]:
             "TARGET_AFAS_LEDGER_PATH": str(workdir / "ledger.sqlite3"),
             "TARGET_AFAS_REJECT_FILE": str(workdir / "rejects.jsonl"),
             "TARGET_DUCKDB_PATH": str(workdir / "warehouse.duckdb"),
-            "TARGET_DUCKDB_TEMP_DIR": str(workdir),
             "TARGET_JSONL_DESTINATION_PATH": str(workdir / "files"),
             "TAP_JSONL_PATH": str(workdir / "files" / "profit_persons.jsonl"),
             "TAP_AFAS__DELETES_KEY_COMPARISON_DELETES": json.dumps(
@@ -624,14 +623,16 @@ def canon_warehouse(value: Any, f: FieldInfo) -> Any:
     tag, raw = next(iter(value.items())) if isinstance(value, dict) else (None, value)
     kind = f.kind
     if kind == "decimal":
-        return _decimal_text(Decimal(str(raw)))  # float: repr is the shortest round trip
+        assert tag == "decimal", (f.id, value)  # an exact NUMERIC/DECIMAL, never a float
+        return _decimal_text(Decimal(str(raw)))
     if kind == "int":
         return int(raw)
     if kind == "boolean":
         assert isinstance(raw, bool), (f.id, value)
         return raw
     if kind == "date":
-        return str(raw)[:10] if tag == "date" else str(raw)
+        assert tag == "date", (f.id, value)
+        return str(raw)
     if kind == "time":
         return str(raw)[:8]
     if kind == "datetime":

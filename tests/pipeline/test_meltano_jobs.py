@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -104,11 +105,14 @@ def test_files_job_writes_every_row_and_the_reverse_job_writes_edits_back(
 
 
 def _tagged(record: dict[str, Any]) -> Row:
-    """A JSONL record in the typed form ``canon_warehouse`` reads (datetimes tagged)."""
+    """A JSONL record in the typed form ``canon_warehouse`` reads (datetimes, dates and
+    decimals tagged, as a database driver returns them)."""
     out: Row = {}
     for key, value in record.items():
         if isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
             out[key] = {"datetime": value}
+        elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            out[key] = {"date": value}
         elif isinstance(value, Decimal):
             out[key] = {"decimal": str(value)}
         else:

@@ -87,6 +87,17 @@ def test_meltano_settings_match_the_plugin(
         assert sensitive == bool(properties[setting].get("secret", False)), setting
 
 
+def test_meltano_declares_the_duckdb_loader_as_it_is() -> None:
+    """The embedded warehouse plugin is this repository's target-duckdb-afas, every setting
+    its --about lists declared (SDK built-ins included), nothing more."""
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    plugin = next(p for p in project["plugins"]["loaders"] if p["name"] == "target-duckdb")
+    about = _about("target_duckdb_afas")
+    assert (plugin["executable"], plugin["pip_url"]) == ("target-duckdb-afas", "-e .[duckdb]")
+    assert {s["name"] for s in plugin["settings"]} == set(about["settings"]["properties"])
+    assert set(plugin["capabilities"]) == set(about["capabilities"]) - {"structured-logging"}
+
+
 def test_readme_settings_tables_match_about() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "update_readme_settings.py"), "--check"],
