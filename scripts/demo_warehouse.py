@@ -26,6 +26,14 @@ def main(path: str, since: str | None) -> None:
         count = db.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()
         print(f"   afas.{table:<32} {count[0] if count else 0:>7} rows")
     if since is None:
+        types = db.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'afas' AND table_name = 'profit_transactions' "
+            "AND column_name IN ('entrydate', 'amountdebit', 'mutatiedatum') ORDER BY column_name"
+        ).fetchall()
+        print(
+            "\n   afas.profit_transactions column types:", ", ".join(f"{c} {t}" for c, t in types)
+        )
         print("\n   afas.profit_persons, first 3 rows:")
         rows = db.execute(
             "SELECT personid, firstname, lastname, city, modifieddate "

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PLUGINS = {"tap": "tap_afas", "target": "target_afas"}
+PLUGINS = {"tap": "tap_afas", "target": "target_afas", "duckdb": "target_duckdb_afas"}
 
 
 def settings_table(module: str) -> str:
