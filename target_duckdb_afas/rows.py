@@ -21,7 +21,7 @@ ROW_NUMBER = "_afas_row"  # the order of a record within its batch (last one win
 
 
 class DecimalOutOfRangeError(ValueError):
-    """A value that the column's DECIMAL(precision, scale) cannot hold without rounding."""
+    """A value that the column's DECIMAL(precision, scale) cannot hold exactly (or at all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,10 @@ def column_kinds(column_types: Mapping[str, str]) -> dict[str, str | DecimalColu
 
 
 def _decimal_text(value: Any, column: DecimalColumn, where: str) -> str:
-    number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
+    try:
+        number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
+    except decimal.InvalidOperation:
+        raise DecimalOutOfRangeError(f"{where}: {value!r} is not a number") from None
     if not number.is_finite():
         raise DecimalOutOfRangeError(f"{where}: {number} is not a finite number")
     _, digits, exponent = number.normalize(_EXACT).as_tuple()  # trailing zeros are not places
@@ -85,17 +88,21 @@ def _json_text(value: Any) -> Any:
 
 def encode_rows(
     records: Iterable[Mapping[str, Any]],
-    columns: Iterable[str],
+    columns: Mapping[str, str | None],
     kinds: Mapping[str, str | DecimalColumn],
     stream: str,
 ) -> Iterator[bytes]:
-    """One JSON line per record, with the batch row number under ``ROW_NUMBER``."""
-    names = list(columns)
+    """One JSON line per record, with the batch row number under ``ROW_NUMBER``.
+
+    ``columns`` maps each table column to the record property it holds (``None``: a column the
+    stream's current schema no longer has, written as null).
+    """
+    pairs = list(columns.items())
     encoder = msgspec.json.Encoder(decimal_format="string")
     for number, record in enumerate(records):
         row: dict[str, Any] = {ROW_NUMBER: number}
-        for name in names:
-            value = record.get(name)
+        for name, source in pairs:
+            value = None if source is None else record.get(source)
             if value is not None:
                 kind = kinds.get(name)
                 if isinstance(kind, DecimalColumn):

@@ -6,11 +6,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.sql import SQLSink
 from typing_extensions import override
 
 from target_duckdb_afas.connector import DuckDBConnector
 from target_duckdb_afas.rows import column_kinds, encode_rows
+from target_duckdb_afas.validation import CompiledValidator
 
 DELETED_AT = "_sdc_deleted_at"
 
@@ -38,6 +40,12 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
         )
 
     @override
+    def get_validator(self) -> BaseJSONSchemaValidator | None:
+        if not self.validate_schema:
+            return None
+        return CompiledValidator(self.schema, check_formats=self.validate_field_string_format)
+
+    @override
     def clean_up(self) -> None:
         super().clean_up()
         self.connector.release()
@@ -51,9 +59,12 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
         column_types = self.connector.column_types(schema_name or "main", table_name)
         keys = [] if self.config.get("load_method") == "append-only" else self.key_properties
         hard_delete = bool(self.config.get("hard_delete")) and DELETED_AT in column_types
+        # Column names conformed once per batch, not per record (the SDK's conform_record
+        # would run its regular expressions for every property of every record).
+        sources = {self.conform_name(name, "column"): name for name in self.schema["properties"]}
         rows = encode_rows(
-            (self.conform_record(record) for record in records),
-            column_types,
+            records,
+            {column: sources.get(column) for column in column_types},
             column_kinds(column_types),
             self.stream_name,
         )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, InvalidRecord
 
 import target_duckdb_afas
 from target_duckdb_afas.rows import DecimalOutOfRangeError
@@ -225,6 +225,22 @@ def test_a_decimal_the_column_cannot_hold_stops_the_load(
     assert "decimal_scale" in message
     # Nothing of the failing batch landed (not even the valid record before it).
     assert warehouse.query("SELECT id, amount FROM amounts") == [(1, Decimal("1.5"))]
+
+
+def test_a_record_against_its_schema_stops_the_load_unless_validation_is_off(
+    warehouse: Warehouse,
+) -> None:
+    bad = [AMOUNTS, amount_line("Amounts", 1, "1.5"), amount_line("Amounts", 2, '"lots"')]
+
+    with pytest.raises(InvalidRecord, match=r"amount must be number"):
+        warehouse.load(bad)
+    assert warehouse.query("SELECT count(*) FROM amounts") == [(0,)]
+
+    # With validation off the value reaches DuckDB, which refuses the batch: still no silent
+    # loss, and nothing of the batch lands.
+    with pytest.raises(DecimalOutOfRangeError, match=r"column .amount.: .lots. is not a number"):
+        warehouse.load(bad, validate_records=False)
+    assert warehouse.query("SELECT count(*) FROM amounts") == [(0,)]
 
 
 # --------------------------------------------------------------------------- dates and times

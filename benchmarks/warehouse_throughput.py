@@ -1,0 +1,193 @@
+"""How close target-duckdb-afas comes to DuckDB's own bulk load, and its memory.
+
+Generates a Singer stream shaped like Profit_Transactions (composite key, integers, strings, two
+decimals, two dates, a date-time; deterministic), then measures, in the same run:
+- ``target-duckdb-afas`` as a subprocess reading that file on stdin into a fresh database file,
+  with ``validate_records`` on (the default) and off; records/s over the process's wall time
+  (interpreter start included);
+- the floor: DuckDB alone (a subprocess running ``CREATE TABLE ... AS SELECT * FROM
+  read_json(...)`` with the same column types) on a file of the bare records.
+Prints the medians of ``--repeat`` runs and their ratios to the floor, then the loader's peak
+memory (max RSS via GNU ``/usr/bin/time``) at each of ``--memory-rows``: with batches of
+``batch_size_rows`` it should stay flat as the data grows.
+
+    .venv/bin/python benchmarks/warehouse_throughput.py --rows 100000 --repeat 3
+    .venv/bin/python benchmarks/warehouse_throughput.py --rows 20000 --repeat 1 \
+        --memory-rows 20000 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+TIME = Path("/usr/bin/time")
+STREAM = "profit_transactions"
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "UnitId": {"type": ["integer", "null"]},
+        "EntryNo": {"type": ["integer", "null"]},
+        "SeqNo": {"type": ["integer", "null"]},
+        "JournalId": {"type": ["string", "null"]},
+        "AccountNo": {"type": ["string", "null"]},
+        "Description": {"type": ["string", "null"]},
+        "EntryDate": {"type": ["string", "null"], "format": "date"},
+        "DocumentDate": {"type": ["string", "null"], "format": "date"},
+        "AmountDebit": {"type": ["number", "null"]},
+        "AmountCredit": {"type": ["number", "null"]},
+        "Mutatiedatum": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+KEYS = ["UnitId", "EntryNo", "SeqNo"]
+FLOOR_TYPES = {
+    "UnitId": "BIGINT",
+    "EntryNo": "BIGINT",
+    "SeqNo": "BIGINT",
+    "JournalId": "VARCHAR",
+    "AccountNo": "VARCHAR",
+    "Description": "VARCHAR",
+    "EntryDate": "DATE",
+    "DocumentDate": "DATE",
+    "AmountDebit": "DECIMAL(38,10)",
+    "AmountCredit": "DECIMAL(38,10)",
+    "Mutatiedatum": "TIMESTAMP",
+}
+FLOOR = """
+import duckdb, sys
+con = duckdb.connect(sys.argv[1])
+con.execute("CREATE TABLE t AS SELECT * FROM read_json(?, format='newline_delimited', columns="
+            + sys.argv[3] + ")", [sys.argv[2]])
+print(con.execute("SELECT count(*) FROM t").fetchone()[0])
+"""
+
+
+def records(rows: int) -> list[str]:
+    rng = random.Random(1)
+    start = dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc)
+    lines = []
+    for n in range(rows):
+        day = (start + dt.timedelta(minutes=n)).date().isoformat()
+        cents = rng.randint(1, 10_000_000)
+        amount = f"{cents // 100}.{cents % 100:02d}"
+        stamp = (start + dt.timedelta(seconds=37 * n)).isoformat().replace("+00:00", "Z")
+        lines.append(
+            f'{{"UnitId":1,"EntryNo":{10000 + n // 2},"SeqNo":{n % 2 + 1},"JournalId":"20",'
+            f'"AccountNo":"{1000 + n % 97}","Description":"Boeking {n}","EntryDate":"{day}",'
+            f'"DocumentDate":"{day}","AmountDebit":{amount if n % 2 == 0 else "null"},'
+            f'"AmountCredit":{amount if n % 2 else "null"},"Mutatiedatum":"{stamp}"}}'
+        )
+    return lines
+
+
+def write_inputs(rows: int, work: Path) -> tuple[Path, Path]:
+    bare = records(rows)
+    singer = work / f"input-{rows}.singer"
+    with singer.open("w", encoding="utf-8") as out:
+        out.write(
+            json.dumps(
+                {"type": "SCHEMA", "stream": STREAM, "schema": SCHEMA, "key_properties": KEYS}
+            )
+            + "\n"
+        )
+        for line in bare:
+            out.write(f'{{"type":"RECORD","stream":"{STREAM}","record":{line}}}\n')
+        out.write('{"type":"STATE","value":{"done":true}}\n')
+    plain = work / f"records-{rows}.jsonl"
+    plain.write_text("\n".join(bare) + "\n", encoding="utf-8")
+    return singer, plain
+
+
+def run_loader(singer: Path, work: Path, validate: bool) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB, 0 without GNU time) of one loader run."""
+    database = work / "loader.duckdb"
+    database.unlink(missing_ok=True)
+    config = work / "config.json"
+    config.write_text(
+        json.dumps(
+            {"path": str(database), "default_target_schema": "afas", "validate_records": validate}
+        )
+    )
+    rss_file = work / "rss.txt"
+    prefix = [str(TIME), "-f", "%M", "-o", str(rss_file)] if TIME.exists() else []
+    command = [*prefix, str(BIN / "target-duckdb-afas"), "--config", str(config)]
+    started = time.perf_counter()
+    with singer.open("rb") as stdin:
+        subprocess.run(
+            command, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+        )
+    seconds = time.perf_counter() - started
+    rss = int(rss_file.read_text().split()[-1]) if prefix else 0
+    return seconds, rss
+
+
+def run_floor(plain: Path, work: Path) -> float:
+    database = work / "floor.duckdb"
+    database.unlink(missing_ok=True)
+    columns = "{" + ", ".join(f"'{c}': '{t}'" for c, t in FLOOR_TYPES.items()) + "}"
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", FLOOR, str(database), str(plain), columns],
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def throughput(rows: int, repeat: int, work: Path) -> None:
+    singer, plain = write_inputs(rows, work)
+    results: dict[str, list[float]] = {
+        "duckdb floor": [],
+        "loader": [],
+        "loader (no validation)": [],
+    }
+    for _ in range(repeat):  # interleaved, so machine noise hits all alike
+        results["duckdb floor"].append(rows / run_floor(plain, work))
+        results["loader"].append(rows / run_loader(singer, work, validate=True)[0])
+        results["loader (no validation)"].append(rows / run_loader(singer, work, validate=False)[0])
+    floor = statistics.median(results["duckdb floor"])
+    print(f"{'run':<26} {'records':>9} {'median rec/s':>13} {'vs floor':>9}   (runs)")
+    for name, rates in results.items():
+        median = statistics.median(rates)
+        runs = ", ".join(f"{r:,.0f}" for r in rates)
+        print(f"{name:<26} {rows:>9,} {median:>13,.0f} {median / floor:>9.2f}   ({runs})")
+
+
+def memory(sizes: list[int], work: Path) -> None:
+    if not TIME.exists():
+        print("memory: GNU /usr/bin/time not found, skipped")
+        return
+    print("\nloader peak memory (max RSS):")
+    peaks = []
+    for rows in sizes:
+        singer, _ = write_inputs(rows, work)
+        _, rss = run_loader(singer, work, validate=True)
+        peaks.append(rss)
+        print(f"  {rows:>9,} records: {rss / 1024:6.1f} MiB")
+    if len(peaks) > 1:
+        print(f"  x{peaks[-1] / peaks[0]:.2f} memory for x{sizes[-1] / sizes[0]:.0f} records")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--memory-rows", type=int, nargs="*", default=[20_000, 200_000])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="warehouse-bench-") as tmp:
+        work = Path(tmp)
+        throughput(args.rows, args.repeat, work)
+        memory(args.memory_rows, work)
+
+
+if __name__ == "__main__":
+    main()
