@@ -12,8 +12,8 @@ For each warehouse (the embedded DuckDB file and a throwaway PostgreSQL cluster)
 Deletes come from the sandbox environment's ``deleted_records_log`` (tap-afas emits a record
 with the key, ``_sdc_deleted_at`` and nulls). What a loader makes of them, decided here:
 
-- target-duckdb (target-duckdb-afas; meltano.yml: ``hard_delete: true``): the rows are removed, so the table is a
-  mirror of AFAS.
+- target-duckdb (target-duckdb-afas; meltano.yml: ``hard_delete: true``): the rows are
+  removed, so the table is a mirror of AFAS.
 - target-postgres 0.8.1 has no per-record hard delete (its ``hard_delete`` only acts on
   ACTIVATE_VERSION): the delete record is merged on the key, leaving a tombstone row (key,
   ``_sdc_deleted_at`` set, other columns null). The live rows (``_sdc_deleted_at`` is null)
@@ -32,13 +32,11 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-import yaml
 
 from afas_sandbox import RunningSandbox
 from tests.pipeline.conftest import (
     KEYS,
     REPLICATION_KEYS,
-    ROOT,
     Pipeline,
     PostgresServer,
     Row,
