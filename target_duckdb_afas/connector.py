@@ -33,7 +33,7 @@ class DuckDBConnector(SQLConnector):
     allow_column_alter = True
     allow_merge_upsert = True
     allow_overwrite = True
-    allow_temp_tables = True
+    allow_temp_tables = False  # the batch load stages in its own temporary table
 
     def get_sqlalchemy_url(self, config: dict[str, Any]) -> str:
         path = str(config["path"])
@@ -74,7 +74,9 @@ class DuckDBConnector(SQLConnector):
             words = conn.exec_driver_sql(
                 "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category <> 'unreserved'"
             ).scalars()
-            engine.dialect.identifier_preparer.reserved_words |= {str(w) for w in words}
+            preparer = engine.dialect.identifier_preparer
+            # A new set for this engine's preparer (|= would grow the class-wide PostgreSQL set).
+            preparer.reserved_words = set(preparer.reserved_words) | {str(w) for w in words}
         return engine
 
     def release(self) -> None:
@@ -130,9 +132,9 @@ class DuckDBConnector(SQLConnector):
         (A DuckDB key constraint makes an integer key a serial column and costs an index
         update per row; the batch load's delete-then-insert per key keeps keys unique.)
         """
+        if as_temp_table:  # the SDK's answer: not supported
+            super().create_empty_table(full_table_name, schema, as_temp_table=True)
         _ = primary_keys, partition_keys
-        if as_temp_table:
-            raise NotImplementedError("temporary tables are created by the batch load itself")
         database, schema_name, table_name = self.parse_full_table_name(full_table_name)
         qualified_schema = ".".join(part for part in (database, schema_name) if part) or None
         columns = [
