@@ -1,5 +1,5 @@
 """``python -m tap_afas``."""
 
-from tap_afas.tap import TapAFAS
+from tap_afas.tap import main
 
-TapAFAS.cli()
+main()

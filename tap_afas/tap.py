@@ -7,11 +7,15 @@ selected by ``connectors`` / ``exclude_connectors``, and builds each stream's sc
 
 from __future__ import annotations
 
+import logging
+
 from singer_sdk import Stream, Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
 from afas_profit.client import ProfitClient
+from afas_profit.errors import AFASError, run_command
 from tap_afas.settings import TapSettings, tap_config_schema
 from tap_afas.streams import GetConnectorStream
 
@@ -33,3 +37,12 @@ class TapAFAS(Tap):
             info = client.get_connector_info(connector_id)
             streams.append(GetConnectorStream(self, info, settings, client))
         return streams
+
+
+def main() -> None:
+    """The ``tap-afas`` console script: known failures end without a traceback."""
+    run_command(
+        TapAFAS.cli,
+        logging.getLogger(TapAFAS.name),
+        (AFASError, FatalAPIError, RetriableAPIError),
+    )

@@ -1,5 +1,5 @@
 """``python -m target_afas``."""
 
-from target_afas.target import TargetAFAS
+from target_afas.target import main
 
-TargetAFAS.cli()
+main()

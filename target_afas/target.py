@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from singer_sdk import Target
 
 from afas_profit.client import ProfitClient
+from afas_profit.errors import run_command
 from afas_profit.writes import ProfitWriter
 from target_afas.ledger import Ledger
 from target_afas.outcomes import RejectLog, Summary
@@ -48,3 +50,8 @@ class TargetAFAS(Target):
             rejects=RejectLog(settings.reject_file),
             summary=Summary(),
         )
+
+
+def main() -> None:
+    """The ``target-afas`` console script: known failures end without a traceback."""
+    run_command(TargetAFAS.cli, logging.getLogger(TargetAFAS.name))

@@ -62,6 +62,8 @@ def test_limited_token_with_a_connector_it_may_not_use_fails_cleanly(
     assert done.returncode != 0
     last_line = done.stderr.strip().splitlines()[-1]
     assert "Profit_Transactions" in last_line  # the message a user reads last
+    assert "ERROR" in last_line
+    assert "Traceback" not in done.stderr  # a known failure is one clear line, not a dump
     assert not [m for m in done.messages if m.get("type") == "RECORD"]
     _assert_no_secret(done.stdout + done.stderr, _token_secrets(token))
 
@@ -200,6 +202,7 @@ def test_token_never_appears_in_debug_output_of_a_401_run(
     done = run_tap_cli(tmp_path, base_config(afas_sandbox, token=BAD_XML), log_level="DEBUG")
     assert done.returncode != 0
     assert "401" in done.stderr
+    assert "Traceback" in done.stderr  # at DEBUG the traceback is logged too
     _assert_no_secret(_debug_output(done), _secrets(BAD_XML, BAD_DATA))
 
 

@@ -220,6 +220,7 @@ def test_on_reject_fail_writes_the_batch_then_exits_non_zero(
     cli = run_target_cli(tmp_path, config, messages)
     assert cli.returncode != 0
     assert "on_reject is 'fail'" in cli.stderr
+    assert "Traceback" not in cli.stderr
     assert "ViGe (Geslacht): 'Q' is not in its code table" in cli.stderr
     persons = _person_ids(reader)
     assert {"952001", "952003"} <= persons, "the good records of the batch are written"
@@ -255,6 +256,7 @@ def test_unmapped_stream_is_a_config_error(
     cli = run_target_cli(tmp_path, config, messages[2:])
     assert cli.returncode != 0
     assert "'mystery_stream' has no entry in 'mappings'" in cli.stderr
+    assert "Traceback" not in cli.stderr  # one clear line, not a dump
     assert recorder.writes == []
 
 
