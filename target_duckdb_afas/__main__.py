@@ -1,3 +1,5 @@
-from target_duckdb_afas.target import TargetDuckDB
+"""``python -m target_duckdb_afas``."""
 
-TargetDuckDB.cli()
+from target_duckdb_afas.target import main
+
+main()

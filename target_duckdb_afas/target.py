@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from singer_sdk import typing as th
+from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sql import SQLTarget
 
+from afas_profit.errors import run_command
 from target_duckdb_afas.connector import DECIMAL_PRECISION, DEFAULT_DECIMAL_SCALE
+from target_duckdb_afas.rows import DecimalOutOfRangeError
 from target_duckdb_afas.sink import DuckDBSink
 
 
@@ -44,3 +49,13 @@ class TargetDuckDB(SQLTarget):
             "each table is emptied at its stream's first batch of the run, then upserted.",
         ),
     ).to_dict()
+
+
+def main() -> None:
+    """The ``target-duckdb-afas`` console script: a value the warehouse cannot hold exactly, or
+    a record against its schema, ends the run with one clear log line (traceback at DEBUG)."""
+    run_command(
+        TargetDuckDB.cli,
+        logging.getLogger(TargetDuckDB.name),
+        (DecimalOutOfRangeError, InvalidRecord),
+    )

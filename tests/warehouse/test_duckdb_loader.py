@@ -748,5 +748,6 @@ def test_the_console_script_fails_on_a_decimal_with_too_many_places(tmp_path: Pa
     assert "stream 'Amounts', column 'amount'" in run.stderr
     assert "decimal_scale" in run.stderr
     assert "0.12345678901 has 11 decimal places" in run.stderr
+    assert "Traceback" not in run.stderr  # one clear line, not a dump
     assert run.states == []  # the state of records that did not land is not passed on
     assert Warehouse(database).query("SELECT count(*) FROM amounts") == [(0,)]
