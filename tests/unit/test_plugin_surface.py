@@ -16,6 +16,7 @@ import yaml
 from afas_sandbox.datasets import load_dataset
 from tap_afas.settings import tap_config_schema
 from target_afas.settings import target_config_schema
+from target_duckdb_afas.target import TargetDuckDB
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,6 +62,7 @@ def test_sandbox_sample_config_is_valid_and_holds_the_full_demo_token() -> None:
         ("tap.sandbox.json", tap_config_schema),
         ("target.example.json", target_config_schema),
         ("target.sandbox.json", target_config_schema),
+        ("duckdb.json", lambda: TargetDuckDB.config_jsonschema),
     ],
 )
 def test_sample_configs_are_valid(name: str, schema: Callable[[], dict[str, Any]]) -> None:
