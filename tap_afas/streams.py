@@ -9,6 +9,7 @@ under ``afas_progress`` and is updated row by row; the SDK writes it with every 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -24,7 +25,9 @@ from typing_extensions import override
 from afas_profit.client import ProfitClient
 from afas_profit.conventions import detect_replication_key, guess_primary_keys, stream_name_for
 from afas_profit.cursor import (
+    EMPTY_PENDING,
     Cursor,
+    FirstSyncCursor,
     IncrementalCursor,
     KeysetCursor,
     PageRequest,
@@ -37,7 +40,7 @@ from afas_profit.errors import (
     classify_response,
     parse_error_body,
 )
-from afas_profit.filters import MAX_QUERY_CHARS, query_length
+from afas_profit.filters import MAX_QUERY_CHARS, Condition, Op, query_length
 from afas_profit.messages import failure_message
 from afas_profit.metainfo import GetConnectorInfo
 from afas_profit.records import RecordConverter
@@ -58,6 +61,17 @@ DELETES_KEY = "afas_deletes_progress"
 EARLIEST = datetime(1900, 1, 1)
 MAX_RETRY_WAIT_SECONDS = 300.0
 RETRY_TRIES = 6
+
+
+class _NullBookmarkNotice(logging.Filter):
+    """singer-sdk warns once per record whose replication key is null. A first sync reads such
+    rows on purpose (see FirstSyncCursor) and reports their number in one line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "New replication value is null"
+
+
+NULL_BOOKMARK_NOTICE = _NullBookmarkNotice()
 
 
 class GetConnectorStream(RESTStream[PageRequest]):
@@ -116,6 +130,7 @@ class GetConnectorStream(RESTStream[PageRequest]):
             else None
         )
         self._hi: datetime | None = None  # the sync's window end, set when a sync starts
+        logging.getLogger("singer_sdk").addFilter(NULL_BOOKMARK_NOTICE)  # no-op when present
         self.primary_keys = keys
         self.replication_key = replication_key
         self.take = settings.page_size_for(len(connector.fields))
@@ -166,7 +181,7 @@ class GetConnectorStream(RESTStream[PageRequest]):
             return KeysetCursor(self.primary_keys, take=self.take, extra=self.extra_filters)
         return SingleRequestCursor([f.id for f in self.connector.fields], extra=self.extra_filters)
 
-    def _incremental_cursor(self, replication_key: str) -> IncrementalCursor:
+    def _incremental_cursor(self, replication_key: str) -> IncrementalCursor | FirstSyncCursor:
         zone = self.settings.zone
         state = self.get_context_state(self.context)
         hi = self._hi or window_end(datetime.now(timezone.utc), zone)
@@ -175,10 +190,12 @@ class GetConnectorStream(RESTStream[PageRequest]):
         if isinstance(progress, dict) and progress.get("lo"):
             lo = parse_afas_datetime(str(progress["lo"]))
             seen = SeenRows.from_state(progress.get("seen"))
+            first_sync = bool(progress.get(EMPTY_PENDING))
         else:
             start = self.get_starting_timestamp(self.context)
             lo = EARLIEST if start is None else window_start(start, zone)
-        cursor = IncrementalCursor(
+            first_sync = start is None
+        window = IncrementalCursor(
             replication_key,
             self.primary_keys or (),
             lo=lo,
@@ -186,6 +203,11 @@ class GetConnectorStream(RESTStream[PageRequest]):
             take=self.take,
             extra=self.extra_filters,
             seen=seen,
+        )
+        cursor = (
+            FirstSyncCursor(window, self._empty_key_cursor(replication_key))
+            if first_sync
+            else window
         )
         state[PROGRESS_KEY] = cursor.progress
         self.logger.info(
@@ -195,7 +217,21 @@ class GetConnectorStream(RESTStream[PageRequest]):
             filter_value(lo),
             filter_value(hi),
         )
+        if first_sync:
+            self.logger.info(
+                "GetConnector %s: first sync, so the rows whose %s is empty are read after the "
+                "window",
+                self.connector.id,
+                replication_key,
+            )
         return cursor
+
+    def _empty_key_cursor(self, replication_key: str) -> Cursor:
+        """The rows no window reaches: ``replication_key`` is empty (by key, or in one go)."""
+        extra = (*self.extra_filters, Condition(replication_key, Op.EMPTY))
+        if self.primary_keys:
+            return KeysetCursor(self.primary_keys, take=self.take, extra=extra)
+        return SingleRequestCursor([f.id for f in self.connector.fields], extra=extra)
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
@@ -279,9 +315,17 @@ class GetConnectorStream(RESTStream[PageRequest]):
         cursor = self._cursor
         assert cursor is not None, "get_new_paginator runs before the first response"
         yield from cursor.accept(rows)
-        if cursor.done and self.replication_key and isinstance(cursor, IncrementalCursor):
-            cursor.progress["lo"] = filter_value(cursor.hi)
-            cursor.progress["seen"] = {}
+        window = cursor.window if isinstance(cursor, FirstSyncCursor) else cursor
+        if cursor.done and self.replication_key and isinstance(window, IncrementalCursor):
+            window.progress["lo"] = filter_value(window.hi)
+            window.progress["seen"] = {}
+            if isinstance(cursor, FirstSyncCursor) and cursor.emitted_empty:
+                self.logger.info(
+                    "GetConnector %s: %d rows with an empty %s were read",
+                    self.connector.id,
+                    cursor.emitted_empty,
+                    self.replication_key,
+                )
 
     @override
     def post_process(

@@ -50,6 +50,9 @@ DEBTOR_ORGANISATION_COUNT = 120  # the other debtors are persons
 SUBJECT_COUNT = 400
 ATTACHMENT_COUNT = 150
 CUSTOM_K01_COUNT = 40
+# Every 13th project (sq_no 1, 14, 27, 40) was imported without a change date: AFAS shows an
+# empty "Datum gewijzigd" until the row is changed. No modified-date window reaches such rows.
+K01_UNDATED_EVERY = 13
 SUBJECT_LINK_WEIGHTS = (35, 40, 25)  # organisation, person, employee
 PERSON_BC_CO_FIRST = 100001
 ORGANISATION_BC_CO_FIRST = 200001
@@ -425,6 +428,10 @@ def populate(conn: sqlite3.Connection, *, seed: int, rows: int) -> None:
         BULK_SHARE_OTHER,
         lambda i, stamp: custom_k01_row(rng, fake, sq_no=i + 1, stamp=stamp),
     )
+    k01 = [
+        {**row, "modified": None} if i % K01_UNDATED_EVERY == 0 else row
+        for i, row in enumerate(k01)
+    ]
     if not conn.in_transaction:
         conn.execute("BEGIN")
     conn.executemany(

@@ -143,7 +143,7 @@ CREATE TABLE custom_k01 (
     start_date TEXT,
     active INTEGER,
     status TEXT COLLATE NOCASE,
-    modified TEXT NOT NULL
+    modified TEXT
 );
 CREATE INDEX custom_k01_modified ON custom_k01 (modified, sq_no);
 CREATE TABLE deleted_log (
