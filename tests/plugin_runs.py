@@ -1,4 +1,5 @@
-"""Helpers for running a plugin in-process in tests: capture every log line, restore signals.
+"""Helpers for running a plugin in-process in tests: capture every log line, restore signals,
+and build the Singer RECORD / STATE messages a target reads.
 
 singer-sdk installs SIGINT/SIGTERM handlers and configures logging when a plugin starts; tests
 that run the tap or target in-process use these so pytest's own handlers come back afterwards.
@@ -10,7 +11,10 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+Message = dict[str, Any]
 
 
 class LogCollector(logging.Handler):
@@ -52,3 +56,11 @@ def keep_signal_handlers() -> Iterator[None]:
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+
+
+def record_message(stream: str, record: Mapping[str, Any]) -> Message:
+    return {"type": "RECORD", "stream": stream, "record": dict(record)}
+
+
+def state_message(value: Mapping[str, Any]) -> Message:
+    return {"type": "STATE", "value": dict(value)}

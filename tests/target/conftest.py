@@ -2,7 +2,8 @@
 
 - Singer input is built here in Python: ``schema_message`` (types inferred from the records,
   so a test can send a value of the "wrong" type without singer-sdk refusing it first),
-  ``record_message``, ``state_message`` and ``stream_messages`` (SCHEMA + RECORDs).
+  ``stream_messages`` (SCHEMA + RECORDs; ``record_message`` and ``state_message`` are in
+  tests/plugin_runs.py).
 - ``run_target``: ``TargetAFAS`` in-process; ``listen`` on the input, stdout (STATE lines) and
   every log line captured; an error is returned (``expect_error``) instead of raised.
 - ``run_target_cli`` / ``start_target_cli``: ``.venv/bin/target-afas --config F`` as a
@@ -40,7 +41,11 @@ import requests
 from afas_sandbox import RunningSandbox
 from afas_sandbox.sandbox import SimRequest
 from target_afas.target import TargetAFAS
-from tests.plugin_runs import collect_logs, keep_signal_handlers
+from tests.plugin_runs import (
+    collect_logs,
+    keep_signal_handlers,
+    record_message,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_BIN = ROOT / ".venv" / "bin" / "target-afas"
@@ -114,14 +119,6 @@ def schema_message(
         "key_properties": list(key_properties),
         "schema": {"type": "object", "properties": properties},
     }
-
-
-def record_message(stream: str, record: Mapping[str, Any]) -> Message:
-    return {"type": "RECORD", "stream": stream, "record": dict(record)}
-
-
-def state_message(value: Mapping[str, Any]) -> Message:
-    return {"type": "STATE", "value": dict(value)}
 
 
 def stream_messages(

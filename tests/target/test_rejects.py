@@ -18,17 +18,16 @@ import pytest
 
 from afas_profit.errors import AFASAuthError, AFASConfigError, AFASRejectedError
 from afas_sandbox import RunningSandbox
+from tests.plugin_runs import record_message, state_message
 from tests.target.conftest import (
     ADDRESS_FIELDS,
     Recorder,
     SandboxReader,
     people_mapping,
     read_rejects,
-    record_message,
     run_target,
     run_target_cli,
     schema_message,
-    state_message,
     stream_messages,
     target_config,
 )

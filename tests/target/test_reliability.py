@@ -18,6 +18,7 @@ import pytest
 
 from afas_profit.errors import AFASRejectedError
 from afas_sandbox import RunningSandbox
+from tests.plugin_runs import record_message, state_message
 from tests.target.conftest import (
     PERSONS_LOOKUP,
     Recorder,
@@ -25,12 +26,10 @@ from tests.target.conftest import (
     ledger_rows,
     people_mapping,
     read_rejects,
-    record_message,
     run_target,
     run_target_cli,
     singer_text,
     start_target_cli,
-    state_message,
     stream_messages,
     target_config,
 )

@@ -1,6 +1,7 @@
 """Warehouse layer: feed Singer input to target-duckdb-afas and read back the DuckDB file.
 
-- Singer input is built here: ``schema_message``, ``record_message``, ``state_message``;
+- Singer input is built here (``schema_message``; ``record_message`` and ``state_message`` come
+  from tests/plugin_runs.py);
   ``singer_text`` writes them as JSON lines with ``Decimal`` values as JSON *numbers* carrying
   every digit (msgspec, ``decimal_format="number"``), and passes ``str`` items through as
   ready-made lines (for numbers spelled a particular way, e.g. ``1e-5``).
@@ -28,7 +29,7 @@ import msgspec
 import pytest
 
 from target_duckdb_afas.target import TargetDuckDB
-from tests.plugin_runs import keep_signal_handlers
+from tests.plugin_runs import keep_signal_handlers, record_message
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_BIN = ROOT / ".venv" / "bin" / "target-duckdb-afas"
@@ -59,14 +60,6 @@ def schema_message(
         "schema": {"type": "object", "properties": {k: dict(v) for k, v in properties.items()}},
         "key_properties": list(keys),
     }
-
-
-def record_message(stream: str, record: Mapping[str, Any]) -> Message:
-    return {"type": "RECORD", "stream": stream, "record": dict(record)}
-
-
-def state_message(value: Mapping[str, Any]) -> Message:
-    return {"type": "STATE", "value": dict(value)}
 
 
 def stream_messages(

@@ -19,6 +19,7 @@ from singer_sdk.exceptions import ConfigValidationError, InvalidRecord
 
 import target_duckdb_afas
 from target_duckdb_afas.rows import DecimalOutOfRangeError
+from tests.plugin_runs import record_message, state_message
 from tests.warehouse.conftest import (
     DATE,
     DATE_TIME,
@@ -31,10 +32,8 @@ from tests.warehouse.conftest import (
     Line,
     Warehouse,
     load,
-    record_message,
     run_cli,
     schema_message,
-    state_message,
     stream_messages,
 )
 
