@@ -25,6 +25,11 @@ request), which no window can reach. A row that is changed later gets a modified
 read by the window of a later sync.
 
 A cursor's ``checkpoint()`` is what a resumed sync needs to continue exactly where it stopped.
+
+A cursor reads everything it needs from a page (content hashes, key values, shown dates) when
+``accept`` is called, before it hands out the first row: the consumer may change the row dicts
+in place from then on (the tap converts dates to UTC), and a hash taken afterwards would no
+longer match the same row when AFAS sends it again on the next page.
 """
 
 from __future__ import annotations
@@ -96,13 +101,10 @@ class SeenRows:
     def __init__(self, buckets: dict[str, Counter[str]] | None = None) -> None:
         self.buckets: dict[str, Counter[str]] = buckets or {}
 
-    def consume(self, shown: str, row: Row) -> bool:
-        """True (and forget it) when this row was emitted already."""
+    def consume(self, shown: str, digest: str) -> bool:
+        """True (and forget it) when the row with this ``row_hash`` was emitted already."""
         bucket = self.buckets.get(shown)
-        if not bucket:
-            return False
-        digest = row_hash(row)
-        if bucket[digest] <= 0:
+        if not bucket or bucket[digest] <= 0:
             return False
         bucket[digest] -= 1
         return True
@@ -129,9 +131,11 @@ class Cursor(ABC):
 
     @abstractmethod
     def accept(self, rows: list[Row]) -> Iterator[Row]:
-        """Take one page's rows; yield the ones to emit, in order.
+        """Take one page's rows; return an iterator over the ones to emit, in order.
 
-        Consume the iterator completely before the next ``request()``.
+        What the cursor needs from the rows is read before this returns, so the caller may
+        change the row dicts in place (before or after they are yielded). Consume the iterator
+        completely before the next ``request()``.
         """
 
     def checkpoint(self) -> dict[str, Any] | None:
@@ -184,19 +188,22 @@ class IncrementalCursor(Cursor):
 
     def accept(self, rows: list[Row]) -> Iterator[Row]:
         r = self.replication_key
+        return self._emit([(str(row.get(r)), row_hash(row), row) for row in rows])
+
+    def _emit(self, page: list[tuple[str, str, Row]]) -> Iterator[Row]:
+        """Yield the page's rows (shown R, hash, row) not emitted before; then move on."""
         page_start = self.lo
-        for row in rows:
-            shown = str(row.get(r))
-            if self.seen.consume(shown, row):
+        for shown, digest, row in page:
+            if self.seen.consume(shown, digest):
                 continue  # emitted before, and still in progress["seen"]
-            self._track(shown, row)
+            self._track(shown, digest)
             yield row
         if self.dense:
             self.lo = page_start + ONE_SECOND
             self._reset_tail()
             self.dense = False
             self.done = self.lo >= self.hi
-        elif len(rows) < self.take:
+        elif len(page) < self.take:
             self.done = True
         elif self._frontier is not None and self._frontier - ONE_SECOND > page_start:
             self.lo = self._frontier - ONE_SECOND
@@ -206,7 +213,7 @@ class IncrementalCursor(Cursor):
             self.dense = True
             self.seen = SeenRows.from_state(self.progress["seen"])
 
-    def _track(self, shown: str, row: Row) -> None:
+    def _track(self, shown: str, digest: str) -> None:
         """Record an emitted row in ``progress`` (before it leaves this cursor)."""
         if shown != self._frontier_shown:
             moment = parse_afas_datetime(shown)
@@ -219,7 +226,6 @@ class IncrementalCursor(Cursor):
                     del tail[old]
                 self.progress["lo"] = max(floor, filter_value(self.lo))
         bucket = self.progress["seen"].setdefault(shown, {})
-        digest = row_hash(row)
         bucket[digest] = bucket.get(digest, 0) + 1
 
     def _reset_tail(self) -> None:
@@ -269,36 +275,50 @@ class KeysetCursor(Cursor):
         return PageRequest(and_all(groups, self.extra), self.keys, skip=0, take=self.take)
 
     def accept(self, rows: list[Row]) -> Iterator[Row]:
-        yield from self._fresh(rows)
-        self._advance(rows)
+        fresh = self._fresh(rows)
+        after = self._next_position(rows)
+        return self._emit(fresh, after)
+
+    def _emit(self, fresh: list[Row], after: _KeysetPosition) -> Iterator[Row]:
+        yield from fresh
+        self.done = after.done
+        self.last = after.last
+        self.seen = after.seen
+        self.whole_group = after.whole_group
+        self.strict = after.strict
 
     def _fresh(self, rows: list[Row]) -> list[Row]:
+        """The rows not emitted before (the last key's rows come back with ``key >= last``)."""
+        if not self.seen:
+            return list(rows)
+        seen = Counter(self.seen)
+        left = sum(seen.values())
         fresh = []
-        for row in rows:
-            digest = row_hash(row) if self.seen else ""
-            if self.seen and self.seen[digest] > 0:
-                self.seen[digest] -= 1
+        for i, row in enumerate(rows):
+            if not left:  # every row that can come back did: the rest is new
+                fresh.extend(rows[i:])
+                break
+            digest = row_hash(row)
+            if seen[digest] > 0:
+                seen[digest] -= 1
+                left -= 1
                 continue
             fresh.append(row)
         return fresh
 
-    def _advance(self, rows: list[Row]) -> None:
+    def _next_position(self, rows: list[Row]) -> _KeysetPosition:
+        """Where to continue after this page, from its rows as AFAS sent them."""
         if self.whole_group:
-            self.whole_group = False
-            self.strict = True
-            self.seen = Counter()
-            return
+            return _KeysetPosition(False, self.last, Counter(), whole_group=False, strict=True)
         if len(rows) < self.take:
-            self.done = True
-            return
+            return _KeysetPosition(True, self.last, Counter(), whole_group=False, strict=False)
         last = self._key_of(rows[-1])
         same = [row for row in rows if _folded(self._key_of(row)) == _folded(last)]
-        self.whole_group = (
+        whole_group = (
             len(same) == len(rows) and self.last is not None and _folded(self.last) == _folded(last)
         )
-        self.strict = False
-        self.last = last
-        self.seen = Counter(row_hash(row) for row in same)
+        seen = Counter(row_hash(row) for row in same)
+        return _KeysetPosition(False, last, seen, whole_group=whole_group, strict=False)
 
     def _key_of(self, row: Row) -> tuple[str, ...]:
         values = []
@@ -311,6 +331,18 @@ class KeysetCursor(Cursor):
                 )
             values.append(format_value(value))
         return tuple(values)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeysetPosition:
+    """Where a ``KeysetCursor`` continues once a page is emitted: ``last`` key, the hashes of
+    the rows with that key (they come back with ``key >= last``), and how to read next."""
+
+    done: bool
+    last: tuple[str, ...] | None
+    seen: Counter[str]
+    whole_group: bool
+    strict: bool
 
 
 def _folded(key: tuple[str, ...]) -> tuple[str, ...]:
@@ -330,7 +362,7 @@ class SingleRequestCursor(Cursor):
 
     def accept(self, rows: list[Row]) -> Iterator[Row]:
         self.done = True
-        yield from rows
+        return iter(rows)
 
 
 EMPTY_PENDING = "empty_pending"  # in progress: the empty-R rows are not read yet
@@ -357,9 +389,11 @@ class FirstSyncCursor(Cursor):
 
     def accept(self, rows: list[Row]) -> Iterator[Row]:
         if not self.window.done:
-            yield from self.window.accept(rows)
-            return
-        for row in self.empty.accept(rows):
+            return self.window.accept(rows)
+        return self._emit_empty(self.empty.accept(rows))
+
+    def _emit_empty(self, rows: Iterator[Row]) -> Iterator[Row]:
+        for row in rows:
             self.emitted_empty += 1
             yield row
         if self.empty.done:

@@ -31,6 +31,7 @@ from afas_profit.cursor import (
     PageRequest,
     SeenRows,
     SingleRequestCursor,
+    row_hash,
 )
 from afas_profit.errors import AFASRequestError
 from afas_profit.filters import Condition, Op
@@ -166,6 +167,13 @@ class Run:
     snapshots: dict[int, dict[str, Any]]
 
 
+def change_every_value(row: Row) -> None:
+    """What a consumer may do to a row it was given: replace its values in place (the tap's
+    ``post_process`` rewrites dates; this rewrites everything, keys included)."""
+    for name in row:
+        row[name] = f"changed {name}"
+
+
 def drain(
     cursor: Cursor,
     server: FakeGetConnector,
@@ -173,8 +181,14 @@ def drain(
     snapshot_at: Iterable[int] = (),
     after_page: Callable[[FakeGetConnector], None] | None = None,
     max_requests: int = 20_000,
+    change: str | None = None,
 ) -> Run:
-    """Run a cursor to completion; ``snapshots[k]`` is its JSON checkpoint after k rows."""
+    """Run a cursor to completion; ``snapshots[k]`` is its JSON checkpoint after k rows.
+
+    ``change="each"``: every yielded row is changed in place right after it is yielded;
+    ``change="page"``: every row of the page is changed in place as soon as ``accept`` returns,
+    before the first row is taken. ``emitted`` then holds the rows as the server sent them.
+    """
     wanted = set(snapshot_at)
     emitted: list[Row] = []
     snapshots: dict[int, dict[str, Any]] = {}
@@ -184,8 +198,15 @@ def drain(
         if cursor.done:
             return Run(emitted, snapshots)
         rows = server.get(cursor.request())
-        for row in cursor.accept(rows):
-            emitted.append(row)
+        sent = {id(row): dict(row) for row in rows}
+        accepted = cursor.accept(rows)
+        if change == "page":
+            for row in rows:
+                change_every_value(row)
+        for row in accepted:
+            emitted.append(sent[id(row)] if change else row)
+            if change == "each":
+                change_every_value(row)
             if len(emitted) in wanted:
                 snapshots[len(emitted)] = json.loads(json.dumps(cursor.checkpoint()))
         if after_page is not None:
@@ -500,10 +521,10 @@ def test_seen_rows_round_trip_and_consume_once() -> None:
     emitted = list(cursor.accept([row]))
     assert emitted == [row]
     seen = SeenRows.from_state(json.loads(json.dumps(cursor.checkpoint()["seen"])))
-    assert seen.consume(moment, other) is False
-    assert seen.consume("2026-03-02T08:00:02Z", row) is False
-    assert seen.consume(moment, dict(row)) is True
-    assert seen.consume(moment, row) is False
+    assert seen.consume(moment, row_hash(other)) is False
+    assert seen.consume("2026-03-02T08:00:02Z", row_hash(row)) is False
+    assert seen.consume(moment, row_hash(dict(row))) is True
+    assert seen.consume(moment, row_hash(row)) is False
     assert seen.as_state() == {}
 
 
@@ -782,3 +803,108 @@ def test_first_sync_resumed_anywhere_misses_no_row(where: str) -> None:
         assert problems["duplicates"] == []
     else:
         assert set(problems["duplicates"]) <= set(empty_ids(table))
+
+
+# --- The consumer changes the rows it is given ----------------------------------------------
+#
+# The tap's post_process converts dates in the row dicts the cursor yielded. A cursor must take
+# everything it needs later (content fingerprints, keys, shown dates) from the rows as AFAS sent
+# them, when it accepts the page: never from a dict the consumer may have changed since.
+
+CHANGE_TAKES = [1, 7, 100]
+CHANGES = ["each", "page"]
+CHANGE_IDS = ["row-changed-after-yield", "page-changed-after-accept"]
+
+
+def unique_ids_table(count: int, seed: int) -> list[Stored]:
+    rng = random.Random(seed)
+    ids = rng.sample(range(1, 10 * count), count)
+    return keyed_table([{"Id": i, "Name": f"n{i}", "When": "2026-03-02T08:00:00Z"} for i in ids])
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=CHANGE_IDS)
+@pytest.mark.parametrize("take", CHANGE_TAKES, ids=[f"take{t}" for t in CHANGE_TAKES])
+def test_keyset_single_key_emits_each_row_once_when_rows_are_changed(
+    take: int, change: str
+) -> None:
+    table = unique_ids_table(250, seed=take)
+    server = FakeGetConnector.of(table)
+    run = drain(KeysetCursor(["Id"], take=take), server, change=change)
+    assert_same_rows(run.emitted, table)
+    assert [r["Id"] for r in run.emitted] == sorted(r.values["Id"] for r in table)
+    assert_no_skip(server)
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=CHANGE_IDS)
+@pytest.mark.parametrize("take", CHANGE_TAKES, ids=[f"take{t}" for t in CHANGE_TAKES])
+def test_keyset_composite_key_emits_each_row_once_when_rows_are_changed(
+    take: int, change: str
+) -> None:
+    rng = random.Random(take)
+    keys = sorted({(rng.randint(1, 3), rng.randint(1, 40), rng.randint(1, 4)) for _ in range(250)})
+    rows = [
+        {"UnitId": u, "EntryNo": e, "SeqNo": s, "EntryDate": "2026-01-31T00:00:00Z"}
+        for u, e, s in keys
+    ]
+    rng.shuffle(rows)
+    table = keyed_table(rows)
+    server = FakeGetConnector.of(table)
+    run = drain(KeysetCursor(["UnitId", "EntryNo", "SeqNo"], take=take), server, change=change)
+    assert_same_rows(run.emitted, table)
+    order = [(r["UnitId"], r["EntryNo"], r["SeqNo"]) for r in run.emitted]
+    assert order == sorted(order)
+    assert_no_skip(server)
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=CHANGE_IDS)
+@pytest.mark.parametrize("take", CHANGE_TAKES, ids=[f"take{t}" for t in CHANGE_TAKES])
+def test_keyset_pages_full_of_one_key_value_emit_each_row_once_when_rows_are_changed(
+    take: int, change: str
+) -> None:
+    """Groups of one key value larger than a page (read whole), and identical rows."""
+    sizes = [1, 2, 9, 150, 3, 101, 1]
+    rows = [
+        {"Code": f"C{group:02d}", "Line": line % 4, "Text": "same"}
+        for group, size in enumerate(sizes)
+        for line in range(size)
+    ]
+    random.Random(take).shuffle(rows)
+    table = keyed_table(rows)
+    server = FakeGetConnector.of(table)
+    run = drain(KeysetCursor(["Code"], take=take), server, change=change)
+    assert_same_rows(run.emitted, table)
+    assert any(int(p["skip"]) == -1 for p in server.requests), "no page was full of one key"
+    assert_no_skip(server)
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=CHANGE_IDS)
+@pytest.mark.parametrize("take", CHANGE_TAKES, ids=[f"take{t}" for t in CHANGE_TAKES])
+def test_incremental_emits_each_row_once_when_rows_are_changed(take: int, change: str) -> None:
+    table = random_table(3, count=160)
+    server = FakeGetConnector.of(table, replication_key=R)
+    cut = 40
+    run = drain(incremental(take=take), server, change=change, snapshot_at=[cut])
+    assert_exactly_once(run.emitted, window_ids(table))
+    assert_no_skip(server)
+    rest = drain(resume(run.snapshots[cut], take=take), server, change=change)
+    assert_exactly_once(run.emitted[:cut] + rest.emitted, window_ids(table))
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=CHANGE_IDS)
+@pytest.mark.parametrize("take", CHANGE_TAKES, ids=[f"take{t}" for t in CHANGE_TAKES])
+def test_first_sync_emits_each_row_once_when_rows_are_changed(take: int, change: str) -> None:
+    table = with_empty_rows(random_table(5, count=120), 23)
+    server = FakeGetConnector.of(table, replication_key=R)
+    cursor = first_sync(take=take)
+    run = drain(cursor, server, change=change)
+    assert_exactly_once(run.emitted, window_ids(table) + empty_ids(table))
+    assert cursor.emitted_empty == 23
+    assert EMPTY_PENDING not in cursor.checkpoint()
+    assert_no_skip(server)
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=CHANGE_IDS)
+def test_single_request_emits_each_row_once_when_rows_are_changed(change: str) -> None:
+    table = keyed_table([{"Name": f"n{i}", "When": "2026-03-02T08:00:00Z"} for i in range(30)])
+    run = drain(SingleRequestCursor(["Name"]), FakeGetConnector.of(table), change=change)
+    assert_same_rows(run.emitted, table)
