@@ -11,7 +11,7 @@ from singer_sdk.sql import SQLTarget
 from afas_profit.errors import run_command
 from target_duckdb_afas.connector import DECIMAL_PRECISION, DEFAULT_DECIMAL_SCALE
 from target_duckdb_afas.rows import DecimalOutOfRangeError
-from target_duckdb_afas.sink import DuckDBSink
+from target_duckdb_afas.sink import DuckDBSink, NullKeyError
 
 
 class TargetDuckDB(SQLTarget):
@@ -52,10 +52,11 @@ class TargetDuckDB(SQLTarget):
 
 
 def main() -> None:
-    """The ``target-duckdb-afas`` console script: a value the warehouse cannot hold exactly, or
-    a record against its schema, ends the run with one clear log line (traceback at DEBUG)."""
+    """The ``target-duckdb-afas`` console script: a value the warehouse cannot hold exactly, a
+    record against its schema, or a record without a key to upsert on ends the run with one
+    clear log line (traceback at DEBUG)."""
     run_command(
         TargetDuckDB.cli,
         logging.getLogger(TargetDuckDB.name),
-        (DecimalOutOfRangeError, InvalidRecord),
+        (DecimalOutOfRangeError, InvalidRecord, NullKeyError),
     )

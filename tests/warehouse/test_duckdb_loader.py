@@ -19,6 +19,7 @@ from singer_sdk.exceptions import ConfigValidationError, InvalidRecord
 
 import target_duckdb_afas
 from target_duckdb_afas.rows import DecimalOutOfRangeError
+from target_duckdb_afas.sink import NullKeyError
 from tests.plugin_runs import record_message, state_message
 from tests.warehouse.conftest import (
     DATE,
@@ -383,24 +384,100 @@ def test_composite_keys_match_on_every_key_column(warehouse: Warehouse) -> None:
     ]
 
 
-def test_null_key_values_are_matched_null_safe(warehouse: Warehouse) -> None:
-    properties = {"a": NULLABLE_INTEGER, "b": STRING, "value": STRING}
-    first: list[dict[str, Any]] = [
-        {"a": 1, "b": None, "value": "x"},
-        {"a": 1, "b": "k", "value": "y"},
-        {"a": None, "b": None, "value": "z"},
-    ]
-    warehouse.load(stream_messages("Pairs", properties, first, ["a", "b"]))
-    second: list[dict[str, Any]] = [
-        {"a": 1, "b": None, "value": "x2"},
-        {"a": None, "b": None, "value": "z2"},
-    ]
-    warehouse.load(stream_messages("Pairs", properties, second, ["a", "b"]))
+PERSONS = {"PersonId": STRING, "name": STRING}
+PAIRS = {"a": NULLABLE_INTEGER, "b": STRING, "value": STRING}
 
-    assert warehouse.query("SELECT a, b, value FROM pairs ORDER BY ALL") == [
-        (1, "k", "y"),
-        (1, None, "x2"),
-        (None, None, "z2"),
+
+def test_records_with_a_null_key_are_refused_and_nothing_of_their_batch_lands(
+    warehouse: Warehouse,
+) -> None:
+    warehouse.load(
+        stream_messages("Persons", PERSONS, [{"PersonId": "1", "name": "a"}], ["PersonId"])
+    )
+    batch: list[dict[str, Any]] = [
+        {"PersonId": "2", "name": "fine"},
+        {"PersonId": None, "name": "x"},
+        {"PersonId": "1", "name": "changed"},
+        {"PersonId": None, "name": "y"},
+    ]
+
+    with pytest.raises(NullKeyError) as raised:
+        warehouse.load(stream_messages("Persons", PERSONS, batch, ["PersonId"]))
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "stream 'Persons'" in message
+    assert "2 records have no value (null or missing) for key property 'PersonId'" in message
+    assert "nothing of this batch was loaded" in message
+    assert "primary_keys" in message
+    assert "append-only" in message
+    assert warehouse.query('SELECT "PersonId", name FROM persons') == [("1", "a")]
+
+
+def test_non_null_keys_still_upsert_after_a_refused_batch(warehouse: Warehouse) -> None:
+    warehouse.load(
+        stream_messages("Persons", PERSONS, [{"PersonId": "1", "name": "a"}], ["PersonId"])
+    )
+    with pytest.raises(NullKeyError):
+        warehouse.load(stream_messages("Persons", PERSONS, [{"PersonId": None}], ["PersonId"]))
+
+    fixed = [{"PersonId": "1", "name": "a2"}, {"PersonId": "2", "name": "b"}]
+    warehouse.load(stream_messages("Persons", PERSONS, fixed, ["PersonId"]))
+
+    assert warehouse.query('SELECT "PersonId", name FROM persons ORDER BY ALL') == [
+        ("1", "a2"),
+        ("2", "b"),
+    ]
+
+
+def test_a_record_without_its_key_property_is_refused(warehouse: Warehouse) -> None:
+    warehouse.load(
+        stream_messages("Persons", PERSONS, [{"PersonId": "1", "name": "a"}], ["PersonId"])
+    )
+    batch = [{"PersonId": "3", "name": "c"}, {"name": "no key"}]
+
+    with pytest.raises(
+        NullKeyError,
+        match=r"1 record has no value \(null or missing\) for key "
+        r"property 'PersonId'",
+    ):
+        warehouse.load(stream_messages("Persons", PERSONS, batch, ["PersonId"]))
+
+    assert warehouse.query('SELECT "PersonId", name FROM persons') == [("1", "a")]
+
+
+def test_a_composite_key_with_one_null_part_is_refused(warehouse: Warehouse) -> None:
+    first: list[dict[str, Any]] = [{"a": 1, "b": "k", "value": "x"}]
+    warehouse.load(stream_messages("Pairs", PAIRS, first, ["a", "b"]))
+    batch: list[dict[str, Any]] = [
+        {"a": 1, "b": "k", "value": "x2"},
+        {"a": 1, "b": None, "value": "y"},
+    ]
+
+    with pytest.raises(NullKeyError) as raised:
+        warehouse.load(stream_messages("Pairs", PAIRS, batch, ["a", "b"]))
+
+    assert (
+        "stream 'Pairs': 1 record has no value (null or missing) for at least one of the key "
+        "properties 'a', 'b'" in str(raised.value)
+    )
+    assert warehouse.query("SELECT a, b, value FROM pairs") == [(1, "k", "x")]
+
+
+def test_append_only_keeps_records_with_null_or_missing_keys(warehouse: Warehouse) -> None:
+    batch: list[dict[str, Any]] = [
+        {"PersonId": None, "name": "a"},
+        {"PersonId": None, "name": "b"},
+        {"name": "c"},
+    ]
+    warehouse.load(
+        stream_messages("Persons", PERSONS, batch, ["PersonId"]), load_method="append-only"
+    )
+
+    assert warehouse.query('SELECT "PersonId", name FROM persons ORDER BY name') == [
+        (None, "a"),
+        (None, "b"),
+        (None, "c"),
     ]
 
 
@@ -750,3 +827,26 @@ def test_the_console_script_fails_on_a_decimal_with_too_many_places(tmp_path: Pa
     assert "Traceback" not in run.stderr  # one clear line, not a dump
     assert run.states == []  # the state of records that did not land is not passed on
     assert Warehouse(database).query("SELECT count(*) FROM amounts") == [(0,)]
+
+
+def test_the_console_script_refuses_null_keys_with_one_error_line(tmp_path: Path) -> None:
+    database = tmp_path / "afas.duckdb"
+    lines: list[Line] = [
+        *stream_messages(
+            "Persons",
+            PERSONS,
+            [{"PersonId": None, "name": "a"}, {"PersonId": None, "name": "b"}],
+            ["PersonId"],
+        ),
+        state_message({"bookmarks": {"Persons": {"replication_key_value": 2}}}),
+    ]
+    run = run_cli(tmp_path, {"path": str(database)}, lines)
+
+    assert run.returncode == 1, run.stderr
+    errors = [line for line in run.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, run.stderr
+    assert "stream 'Persons': 2 records have no value" in errors[0]
+    assert "key property 'PersonId'" in errors[0]
+    assert "Traceback" not in run.stderr
+    assert run.states == []
+    assert Warehouse(database).query("SELECT count(*) FROM persons") == [(0,)]
