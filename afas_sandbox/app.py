@@ -22,6 +22,8 @@ from afas_sandbox.responses import JSON_TYPE
 from afas_sandbox.sandbox import SimRequest
 from afas_sandbox.world import World
 
+MIN_TRUNCATED_LENGTH = 2
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
@@ -64,10 +66,15 @@ class SandboxApp:
 
 
 def _truncated(body: bytes, status: int, start_response: StartResponse) -> list[bytes]:
-    """Announce the whole body, send half; the server then closes the connection."""
+    """Announce the whole body, send half; the server then closes the connection.
+
+    An empty answer (a DELETE's 200) announces a few bytes and sends none, so the client still
+    meets a cut-off body rather than a complete empty one.
+    """
+    announced = max(len(body), MIN_TRUNCATED_LENGTH)
     start_response(
         f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}",
-        [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body)))],
+        [("Content-Type", JSON_TYPE), ("Content-Length", str(announced))],
     )
     return [body[: len(body) // 2]]
 

@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl
 from afas_sandbox.auth import AuthFailure, SandboxToken, authenticate
 from afas_sandbox.clock import Clock, SystemClock, local_stamp
 from afas_sandbox.datasets import Dataset
-from afas_sandbox.faults import Fault, FaultPlan, LatencyModel
+from afas_sandbox.fault_responses import DiscardedWrites, fault_response
+from afas_sandbox.faults import FaultPlan, LatencyModel
 from afas_sandbox.filters import FilterSyntaxError, parse_compact, parse_json
 from afas_sandbox.query import (
     QueryError,
@@ -33,7 +34,6 @@ from afas_sandbox.responses import (
     afas_error,
     empty,
     json_response,
-    maintenance,
     not_found,
 )
 from afas_sandbox.store import Store
@@ -105,13 +105,16 @@ class AFASSandbox:
         before = self.faults.pick(request.method, connector, "before")
         # Slow and truncated answers carry the real response, so they apply after handling.
         if before is not None and before.kind not in ("slow", "truncate"):
-            return self._fault_response(before, None)
-        response = self._route(request, segments, token)
-        response.delay_seconds += self.latency.seconds(response.rows)
+            return fault_response(before, None)
         after = self.faults.pick(request.method, connector, "after")
+        # An answer that says AFAS committed nothing (500 with its body, 503, 4xx) must leave
+        # no trace of a write: the write runs, then rolls back (table in faults.py).
+        store = self.store if after is None or after.keeps_write else DiscardedWrites(self.store)
+        response = self._route(request, segments, token, store)
+        response.delay_seconds += self.latency.seconds(response.rows)
         for fault in (before, after):
             if fault is not None:
-                response = self._fault_response(fault, response)
+                response = fault_response(fault, response)
         return response
 
     @staticmethod
@@ -123,32 +126,9 @@ class AFASSandbox:
             return segments[2]
         return None
 
-    def _fault_response(self, fault: Fault, handled: SimResponse | None) -> SimResponse:
-        """The response a fault turns this request into (``handled``: the real answer, if any)."""
-        if fault.kind == "reset":
-            return SimResponse(status=500, disruption="reset")
-        if fault.kind == "truncate":
-            base = handled or json_response({"skip": 0, "take": 100, "rows": []})
-            base.disruption = "truncate"
-            return base
-        if fault.kind == "slow":
-            base = handled or json_response({"skip": 0, "take": 100, "rows": []})
-            base.delay_seconds += fault.delay_seconds
-            return base
-        if fault.status in (401, 403):
-            return empty(fault.status)
-        if fault.status == 404:
-            return not_found()
-        if fault.status == 503:
-            return maintenance(fault.retry_after)
-        return afas_error(
-            fault.external_message,
-            status=fault.status,
-            number=fault.error_number,
-            reference=fault.profit_log_reference,
-        )
-
-    def _route(self, request: SimRequest, segments: list[str], token: SandboxToken) -> SimResponse:
+    def _route(
+        self, request: SimRequest, segments: list[str], token: SandboxToken, store: Store
+    ) -> SimResponse:
         head = segments[0].lower()
         method = request.method.upper()
         language = language_of(request.header("Accept-Language"))
@@ -158,7 +138,7 @@ class AFASSandbox:
             if method == "GET" and len(segments) == 2:
                 return self._get_connector(segments[1], request.query_string, token)
             if method in ("POST", "PUT", "DELETE"):
-                return self._update_connector(method, segments[1:], request, token, language)
+                return self._update_connector(method, segments[1:], request, token, language, store)
         if head == "profitversion" and method == "GET" and len(segments) == 1:
             return json_response({"version": PROFIT_VERSION})
         if head == "subjectconnector" and method == "GET":
@@ -243,6 +223,7 @@ class AFASSandbox:
         request: SimRequest,
         token: SandboxToken,
         language: str,
+        store: Store,
     ) -> SimResponse:
         definition = self.dataset.update_connector(rest[0])
         if definition is None or not token.app.may_update(definition.id):
@@ -251,7 +232,7 @@ class AFASSandbox:
         stamp = local_stamp(self.clock.now())
         if method == "DELETE":
             return run_delete(
-                self.store,
+                store,
                 definition,
                 writer,
                 segments=rest[1:],
@@ -262,7 +243,7 @@ class AFASSandbox:
         if len(rest) != 1:
             return not_found()
         return run_write(
-            self.store,
+            store,
             definition,
             writer,
             verb=method,

@@ -1,33 +1,44 @@
 """Run a sandbox over real HTTP on loopback, in-process, and hand back a handle to it.
 
-``start_sandbox()`` builds (or copies) the dataset, starts werkzeug's threaded WSGI server on a
-free port in a background thread and returns a ``RunningSandbox``: the base URL, the tokens,
-and the live objects to inspect and change (rows, world, faults, latency, clock).
+``start_sandbox()`` checks every input first (port, ``--db`` file, faults file, rows), listens
+on the port, builds (or copies) the dataset, starts werkzeug's threaded WSGI server in a
+background thread and returns a ``RunningSandbox``: the base URL, the tokens, and the live
+objects to inspect and change (rows, world, faults, latency, clock). A refused input raises
+``SandboxInputError`` (a ``ValueError``) with one line saying what to do, before anything runs.
 """
 
 from __future__ import annotations
 
+import errno
+import socket
 import sqlite3
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from afas_sandbox import dbfile
 from afas_sandbox.app import SandboxApp
 from afas_sandbox.auth import SandboxToken
 from afas_sandbox.clock import Clock
 from afas_sandbox.datasets import Dataset, load_dataset
 from afas_sandbox.faults import FaultPlan, LatencyModel
+from afas_sandbox.inputs import SandboxInputError, check_port, check_rows
 from afas_sandbox.sandbox import AFASSandbox
-from afas_sandbox.store import Store, load_or_build_template
+from afas_sandbox.store import Store, build_template
 from afas_sandbox.world import MutationResult, World
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 DEFAULT_HOST = "127.0.0.1"
 SERVICE_PATH = "/ProfitRestServices"
 SHUTDOWN_POLL_SECONDS = 0.02
+LISTEN_BACKLOG = 128
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -41,18 +52,28 @@ class TemplateCache:
     """Built datasets by (name, seed, rows), so each sandbox only copies one."""
 
     def __init__(self) -> None:
-        self._templates: dict[tuple[str, int, int], sqlite3.Connection] = {}
+        self._templates: dict[tuple[str, int, int, str], sqlite3.Connection] = {}
         self._lock = threading.Lock()
 
     def get(
-        self, dataset: Dataset, *, seed: int, rows: int, db_path: Path | None = None
+        self,
+        dataset: Dataset,
+        *,
+        seed: int,
+        rows: int,
+        db_path: Path | None = None,
+        rebuild: bool = False,
     ) -> sqlite3.Connection:
-        key = (dataset.name, seed, rows)
+        key = (dataset.name, seed, rows, "" if db_path is None else str(db_path.resolve()))
         with self._lock:
             if key not in self._templates:
-                self._templates[key] = load_or_build_template(
-                    dataset, seed=seed, rows=rows, db_path=db_path
-                )
+                if db_path is None:
+                    template = build_template(dataset, seed=seed, rows=rows)
+                else:
+                    template = dbfile.load_or_build(
+                        dataset, seed=seed, rows=rows, path=db_path, rebuild=rebuild
+                    )
+                self._templates[key] = template
             return self._templates[key]
 
 
@@ -68,9 +89,19 @@ class SandboxTokens:
 class RunningSandbox:
     """A sandbox serving HTTP; use as a context manager or call ``stop()``."""
 
-    def __init__(self, core: AFASSandbox, world: World, server: BaseWSGIServer) -> None:
+    def __init__(
+        self,
+        core: AFASSandbox,
+        world: World,
+        server: BaseWSGIServer,
+        *,
+        seed: int = 1,
+        size: int = 0,
+    ) -> None:
         self.core = core
         self.world = world
+        self.seed = seed
+        self.size = size  # rows of the large connector the data was built with
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -144,9 +175,9 @@ class RunningSandbox:
 
 
 def start_sandbox(
-    dataset: str = "demo",
+    dataset: str | None = None,
     *,
-    seed: int = 1,
+    seed: int | None = None,
     rows: int | None = None,
     host: str = DEFAULT_HOST,
     port: int = 0,
@@ -155,21 +186,104 @@ def start_sandbox(
     latency: LatencyModel | None = None,
     faults_file: Path | None = None,
     templates: TemplateCache | None = None,
+    rebuild: bool = False,
 ) -> RunningSandbox:
-    """Start a sandbox serving ``http://{host}:{port}/ProfitRestServices`` (port 0 = free)."""
-    definition = load_dataset(dataset)
-    size = definition.default_rows if rows is None else rows
-    if size < 0:
-        raise ValueError("rows must not be negative")
-    cache = templates or TemplateCache()
-    template = cache.get(definition, seed=seed, rows=size, db_path=db_path)
-    store = Store.copy_of(template)
+    """Start a sandbox serving ``http://{host}:{port}/ProfitRestServices`` (port 0 = free).
+
+    ``dataset``, ``seed`` and ``rows`` left out come from the sandbox file at ``db_path`` when
+    there is one, else ``demo``, 1 and the dataset's default; see ``afas_sandbox.dbfile`` for
+    when that file is reused, built, rebuilt (``rebuild``) or refused.
+    """
+    check_port(port)
+    found = dbfile.inspect(db_path) if db_path is not None else None
+    name, seed, size = dbfile.choose(found, dataset, seed, rows)
+    definition = load_dataset(name)
+    size = check_rows(definition.default_rows if size is None else size)
     faults = FaultPlan(seed=seed)
     if faults_file is not None:
         faults.load(faults_file)
-    core = AFASSandbox(definition, store, faults=faults, latency=latency, clock=clock)
-    world = World(definition, store, core.clock, seed)
+    listening = listen(host, port)
     server = make_server(
-        host, port, SandboxApp(core, world), threaded=True, request_handler=_QuietHandler
+        listening.host,
+        listening.port,
+        _not_ready,
+        threaded=True,
+        request_handler=_QuietHandler,
+        fd=listening.socket.fileno(),
     )
-    return RunningSandbox(core, world, server)
+    listening.socket.close()  # the server holds its own duplicate
+    try:
+        cache = templates or TemplateCache()
+        template = cache.get(definition, seed=seed, rows=size, db_path=db_path, rebuild=rebuild)
+        store = Store.copy_of(template)
+        core = AFASSandbox(definition, store, faults=faults, latency=latency, clock=clock)
+        world = World(definition, store, core.clock, seed)
+        server.app = SandboxApp(core, world)
+    except BaseException:
+        server.server_close()
+        raise
+    return RunningSandbox(core, world, server, seed=seed, size=size)
+
+
+@dataclass
+class Listening:
+    """A bound, listening TCP socket and the host and port it answers on."""
+
+    socket: socket.socket
+    host: str
+    port: int
+
+
+def listen(host: str, port: int) -> Listening:
+    """Bind ``host:port``; ``SandboxInputError`` says why not and what to do instead."""
+    name = host.strip()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if not name or "://" in name or "/" in name:
+        raise SandboxInputError(
+            f"--host {host!r} is not a network address; give an IP address or host name "
+            "such as 127.0.0.1",
+            field="host",
+        )
+    try:
+        found = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise SandboxInputError(
+            f"--host {host!r} cannot be resolved ({exc}); give an address of this machine, "
+            "such as 127.0.0.1",
+            field="host",
+        ) from None
+    # Prefer IPv4 for a name such as localhost: clients try 127.0.0.1 first.
+    family, kind, proto, _, address = min(found, key=lambda a: a[0] != socket.AF_INET)
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise SandboxInputError(_bind_problem(name, port, exc), field="port") from None
+    bound_host, bound_port = sock.getsockname()[:2]
+    return Listening(sock, bound_host, bound_port)
+
+
+def _bind_problem(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use; stop the program using it or choose "
+            "another --port (0 picks a free one)"
+        )
+    if exc.errno == errno.EACCES:
+        return f"no permission to listen on port {port}; choose a port above 1023"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"{host} is not an address of this machine; give one of its addresses, such as "
+            "127.0.0.1"
+        )
+    return f"cannot listen on {host}:{port} ({exc.strerror}); choose another --host or --port"
+
+
+def _not_ready(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    """Answers the (queued) requests that arrive while the dataset is still being built."""
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"afas-sandbox is starting"]

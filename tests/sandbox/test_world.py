@@ -158,6 +158,9 @@ def admin(afas_sandbox: RunningSandbox) -> Callable[..., requests.Response]:
     session = requests.Session()
 
     def call(method: str, route: str = "", body: Any = None) -> requests.Response:
+        # Calls that change something carry a JSON body (Content-Type: application/json).
+        if body is None and method != "GET":
+            body = {}
         return session.request(
             method, afas_sandbox.root_url + "/_sandbox" + route, json=body, timeout=30
         )
@@ -246,12 +249,15 @@ def test_admin_refuses_a_non_loopback_client(
     api: RawClient, afas_sandbox: RunningSandbox, method: str, path: str, body: bytes
 ) -> None:
     persons = len(api.all_rows("Profit_Persons"))
-    request = SimRequest(method=method, path=path, body=body, remote_addr="192.0.2.1")
+    headers = {"Host": "127.0.0.1:8765", "Content-Type": "application/json"}
+    request = SimRequest(
+        method=method, path=path, headers=headers, body=body, remote_addr="192.0.2.1"
+    )
     response = handle_admin(afas_sandbox.core, afas_sandbox.world, request)
     assert response.status == 403
     assert len(api.all_rows("Profit_Persons")) == persons
     assert afas_sandbox.faults.list() == []
     assert afas_sandbox.latency.fixed_ms == 0
     # The same request from loopback (IPv4 or IPv6) is served.
-    local = SimRequest(method="GET", path="/_sandbox", remote_addr="::1")
+    local = SimRequest(method="GET", path="/_sandbox", headers=headers, remote_addr="::1")
     assert handle_admin(afas_sandbox.core, afas_sandbox.world, local).status == 200
