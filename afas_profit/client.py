@@ -1,27 +1,61 @@
-"""A small AFAS client for metainfo (discovery) and one-off calls, with retries.
+"""The one door to AFAS: every request of the tap and the target is sent here.
 
-Streams page through GetConnectors with singer-sdk's own request machinery; this client serves
-what happens outside a stream. Transient failures (see ``errors.classify_response``) are retried
-with exponential backoff, honouring a 503's ``retry_after`` up to ``max_wait_seconds``.
+``ProfitClient`` alone sends requests (pages, metainfo, deletes, key snapshots, lookups, writes)
+and alone decides what an answer means. One ``RetryPolicy`` and one classification hold for
+every call:
+
+=================================================  ====================  =====================
+answer                                             GET                   write (POST/PUT/DELETE)
+=================================================  ====================  =====================
+2xx                                                success               landed
+401 / 403, or 500 "not authorised for this app"    definitive (auth)     definitive (auth)
+other 4xx                                          definitive            definitive (rejected)
+500 with an AFAS error body                        definitive [1]        definitive (rejected) [2]
+503 (AFAS: service not available)                  safe to repeat        safe to repeat
+connection refused, connect time-out               safe to repeat        safe to repeat [3]
+502, 504, other 5xx, 500 without an AFAS body      safe to repeat        unknown
+read time-out, reset after sending, truncated      safe to repeat        unknown [4]
+=================================================  ====================  =====================
+
+[1] except AFAS's documented temporary messages (time-out, out of memory, locked, deadlock:
+    ``errors.TRANSIENT_MESSAGE_PATTERNS``), which a GET may repeat.
+[2] AFAS: a 500 on an UpdateConnector means the content was refused and the transaction was not
+    committed (help page "API-responses bij connectoren"). Reported, never retried.
+[3] The request never reached AFAS: nothing can have been written.
+[4] The request may have been processed: ``write`` raises ``AFASOutcomeUnknownError`` and never
+    sends it again. The caller verifies with a lookup where one exists, or reports the record as
+    "outcome unknown". A 2xx whose body breaks off after the status line is a success.
+
+"Safe to repeat" answers are retried up to ``RetryPolicy.max_tries`` times with exponential
+waits (a 503's ``retry_after`` is honoured up to ``max_retry_after_seconds``); each retry is one
+WARNING line saying what, attempt n of m, why, and how long it waits. Messages never carry the
+token.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 
 from afas_profit.cursor import PageRequest
 from afas_profit.environment import ProfitEnvironment
 from afas_profit.errors import (
     AFASAPIError,
     AFASAuthError,
+    AFASOutcomeUnknownError,
+    AFASRejectedError,
     AFASRequestError,
+    AFASResponseInfo,
     AFASServerError,
     classify_response,
     parse_error_body,
@@ -35,29 +69,79 @@ from afas_profit.metainfo import (
     parse_get_connector,
 )
 
-TRANSPORT_ERRORS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
+Row = dict[str, Any]
+CONNECTION_POOL_SIZE = 16  # above AFAS's 8 parallel calls, so no request waits for a socket
+WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
+LOGGER = logging.getLogger("afas_profit.client")
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How often and how long to retry transient failures."""
+    """How often and how long answers that are safe to repeat are retried."""
 
-    max_tries: int = 5
+    max_tries: int = 6
     base_wait_seconds: float = 1.0
-    max_wait_seconds: float = 120.0
+    max_wait_seconds: float = 60.0
+    max_retry_after_seconds: float = 300.0
 
     def wait(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based)."""
         if retry_after is not None:
-            return min(retry_after, self.max_wait_seconds)
+            return max(0.0, min(retry_after, self.max_retry_after_seconds))
         return float(min(self.base_wait_seconds * 2 ** (attempt - 1), self.max_wait_seconds))
 
 
+class Meaning(str, Enum):
+    """What an answer (or the lack of one) means for the request that got it."""
+
+    SUCCESS = "success"
+    DEFINITIVE = "definitive"
+    SAFE_TO_REPEAT = "safe to repeat"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """A write AFAS accepted: its status and the ``results`` it returned (if any)."""
+
+    status: int
+    results: Any
+
+
+def write_meaning(status: int, body: bytes | None) -> Meaning:
+    """The meaning of an UpdateConnector answer (see the table in the module docstring)."""
+    if status < 300:
+        return Meaning.SUCCESS
+    if status == 503 or status in (408, 429):
+        return Meaning.SAFE_TO_REPEAT
+    if status < 500:
+        return Meaning.DEFINITIVE
+    if status == 500 and parse_error_body(status, body).external_message:
+        return Meaning.DEFINITIVE
+    return Meaning.UNKNOWN
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """True when the request provably did not reach the server (no connection was made)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (NewConnectionError, ConnectionRefusedError)):
+            return True
+        inner = getattr(cause, "reason", None)
+        if isinstance(inner, BaseException):
+            cause = inner
+            continue
+        nested = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None
+        cause = nested or cause.__cause__ or cause.__context__
+    return False
+
+
 class ProfitClient:
-    """GET requests against one AFAS environment."""
+    """Requests against one AFAS environment, classified and retried in one place."""
 
     def __init__(
         self,
@@ -66,56 +150,64 @@ class ProfitClient:
         session: requests.Session | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        logger: logging.Logger | None = None,
     ) -> None:
         self.environment = environment
-        self.session = session or requests.Session()
+        self.session = session or _new_session()
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
+        self.logger = logger or LOGGER
 
     def __repr__(self) -> str:
         return f"ProfitClient(base_url={self.environment.base_url!r})"
 
+    def close(self) -> None:
+        self.session.close()
+
+    # -- reading -----------------------------------------------------------------------------
+
     def get_json(self, path: str, what: str, params: dict[str, str | int] | None = None) -> Any:
-        """GET ``path`` (relative to the base URL); ``what`` names it in error messages."""
+        """GET ``path`` (relative to the base URL) as JSON, numbers with decimals as Decimal.
+
+        ``what`` names the call in log lines and error messages.
+        """
         url = self.environment.base_url + path
+        headers = self.environment.headers()
         for attempt in range(1, self.retry.max_tries + 1):
             try:
                 response = self.session.get(
-                    url,
-                    params=params,
-                    headers=self.environment.headers(),
-                    timeout=self.environment.timeout_seconds,
+                    url, params=params, headers=headers, timeout=self.environment.timeout_seconds
                 )
-            except TRANSPORT_ERRORS as exc:
-                if attempt == self.retry.max_tries:
-                    raise AFASServerError(
-                        f"{what} failed after {attempt} attempts: {type(exc).__name__}. "
-                        f"Check that {self.environment.base_url} is reachable."
-                    ) from None
-                self.sleep(self.retry.wait(attempt, None))
+            except requests.RequestException as exc:
+                self._retry_or_raise(what, attempt, _transport_reason(exc), None)
                 continue
             error = classify_response(response.status_code, response.content)
             if error is None:
                 try:
                     return json.loads(response.content, parse_float=Decimal)
                 except ValueError:
-                    raise AFASServerError(f"{what} answered with a body that is not JSON") from None
+                    reason = "the answer is not JSON (truncated?)"
+                    self._retry_or_raise(what, attempt, reason, None)
+                    continue
             info = parse_error_body(response.status_code, response.content)
-            if not issubclass(error, AFASServerError) or attempt == self.retry.max_tries:
-                raise error(failure_message(what, info, error, self.environment.base_url), info)
-            self.sleep(self.retry.wait(attempt, info.retry_after_seconds))
-        raise AFASAPIError(f"{what} failed")  # pragma: no cover - the loop always returns/raises
+            message = failure_message(what, info, error, self.environment.base_url)
+            if not issubclass(error, AFASServerError):
+                raise error(message, info)
+            self._retry_or_raise(what, attempt, _status_reason(info), info, message)
+        raise AFASAPIError(f"{what} failed")  # pragma: no cover - the loop returns or raises
 
-    def get_rows(self, connector_id: str, request: PageRequest) -> list[dict[str, Any]]:
-        """One page of a GetConnector (numbers with decimals as ``Decimal``)."""
+    def get_rows(self, connector_id: str, request: PageRequest) -> list[Row]:
+        """One page of a GetConnector."""
         params = request.params()
         length = query_length(params)
         if length > MAX_QUERY_CHARS:
             raise AFASRequestError(
                 f"GetConnector {connector_id!r}: the query string would be {length} characters, "
-                f"over AFAS's limit of {MAX_QUERY_CHARS}."
+                f"over AFAS's limit of {MAX_QUERY_CHARS} (AFAS answers 404). Shorten the "
+                "'filters' setting for this connector."
             )
         what = f"GetConnector {connector_id!r} at {request.describe()}"
+        self.logger.debug("%s", what)
         document = self.get_json(f"/connectors/{connector_id}", what, params)
         rows = document.get("rows") if isinstance(document, dict) else None
         if not isinstance(rows, list):
@@ -136,3 +228,134 @@ class ProfitClient:
                 exc.info,
             ) from None
         return parse_get_connector(connector_id, document)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write(self, method: str, path: str, body: Any | None, what: str) -> WriteResult:
+        """Send one UpdateConnector write.
+
+        Returns the accepted answer. Raises ``AFASAuthError`` or ``AFASRejectedError`` when AFAS
+        refused it (nothing written), ``AFASOutcomeUnknownError`` when it may or may not have
+        been written (never sent again here), and ``AFASServerError`` when AFAS stayed
+        unavailable through every try (nothing written).
+        """
+        if method not in WRITE_METHODS:
+            raise ValueError(f"not a write method: {method}")
+        headers = {**self.environment.headers(), "Content-Type": "application/json;charset=utf-8"}
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        url = self.environment.base_url + path
+        for attempt in range(1, self.retry.max_tries + 1):
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    timeout=self.environment.timeout_seconds,
+                    stream=True,
+                )
+            except requests.RequestException as exc:
+                reason = _transport_reason(exc)
+                if not never_sent(exc):
+                    raise AFASOutcomeUnknownError(
+                        f"{what}: no answer after sending ({reason}); it may or may not have "
+                        "been written."
+                    ) from None
+                self._retry_or_raise(what, attempt, reason, None)
+                continue
+            with response:
+                status = response.status_code
+                try:
+                    content = response.content
+                except requests.RequestException as exc:
+                    if status < 300:
+                        return WriteResult(status, None)  # accepted; the keys were cut off
+                    raise AFASOutcomeUnknownError(
+                        f"{what}: HTTP {status} and then {_transport_reason(exc)}; it may or may "
+                        "not have been written."
+                    ) from None
+            meaning = write_meaning(status, content)
+            if meaning is Meaning.SUCCESS:
+                return WriteResult(status, _results(content))
+            info = parse_error_body(status, content)
+            error = classify_response(status, content) or AFASServerError
+            message = failure_message(what, info, error, self.environment.base_url)
+            if meaning is Meaning.DEFINITIVE:
+                if issubclass(error, AFASAuthError):
+                    raise AFASAuthError(message, info)
+                raise AFASRejectedError(message, info)
+            if meaning is Meaning.UNKNOWN:
+                raise AFASOutcomeUnknownError(
+                    f"{what}: {_status_reason(info)} without an AFAS error body; it may or may "
+                    "not have been written.",
+                    info,
+                )
+            self._retry_or_raise(what, attempt, _status_reason(info), info, message)
+        raise AFASServerError(f"{what} failed")  # pragma: no cover - the loop returns or raises
+
+    # -- retries -----------------------------------------------------------------------------
+
+    def _retry_or_raise(
+        self,
+        what: str,
+        attempt: int,
+        reason: str,
+        info: AFASResponseInfo | None,
+        message: str | None = None,
+    ) -> None:
+        """Wait before the next attempt, or raise when this was the last one."""
+        tries = self.retry.max_tries
+        if attempt >= tries:
+            raise AFASServerError(
+                message
+                or f"{what} failed after {attempt} attempts: {reason}. Check that "
+                f"{self.environment.base_url} is reachable, then run again.",
+                info,
+            )
+        wait = self.retry.wait(attempt, info.retry_after_seconds if info else None)
+        self.logger.warning(
+            "%s: attempt %d of %d failed (%s); retrying in %.1f s",
+            what,
+            attempt,
+            tries,
+            reason,
+            wait,
+        )
+        self.sleep(wait)
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=CONNECTION_POOL_SIZE, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _transport_reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.ConnectTimeout):
+        return "connect time-out"
+    if isinstance(exc, requests.ReadTimeout):
+        return "read time-out"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the answer broke off (truncated)"
+    if never_sent(exc):
+        return "connection refused"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection reset or closed"
+    return type(exc).__name__
+
+
+def _status_reason(info: AFASResponseInfo) -> str:
+    said = f": {info.external_message}" if info.external_message else ""
+    return f"HTTP {info.status}{said}"
+
+
+def _results(content: bytes) -> Any:
+    if not content:
+        return None
+    try:
+        document = json.loads(content)
+    except ValueError:
+        return None
+    return document.get("results", document) if isinstance(document, dict) else document

@@ -1,25 +1,21 @@
 """``GetConnectorStream``: one stream per GetConnector, incremental on its modified-date field.
 
 Which rows each request asks for is decided by an ``afas_profit.cursor`` cursor (see its module
-docstring for why no row is missed or doubled); this class wires it into singer-sdk: requests,
-parsing, error classification, retries and state. The resume point lives in the stream's state
-under ``afas_progress`` and is updated row by row; the SDK writes it with every STATE message.
+docstring for why no row is missed or doubled); every request goes through ``ProfitClient`` (the
+one door to AFAS: classification and retries). This class wires them into singer-sdk: records,
+conversion and state. The resume point lives in the stream's state under ``afas_progress`` and is
+updated row by row; the SDK writes it with every STATE message.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Generator, Iterable, Iterator, Mapping
-from datetime import datetime, timezone
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import requests
-from singer_sdk import RESTStream
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
 from afas_profit.client import ProfitClient
@@ -30,26 +26,17 @@ from afas_profit.cursor import (
     FirstSyncCursor,
     IncrementalCursor,
     KeysetCursor,
-    PageRequest,
     SeenRows,
     SingleRequestCursor,
 )
-from afas_profit.errors import (
-    AFASConfigError,
-    AFASServerError,
-    classify_response,
-    parse_error_body,
-)
-from afas_profit.filters import MAX_QUERY_CHARS, Condition, Op, query_length
-from afas_profit.messages import failure_message
+from afas_profit.errors import AFASConfigError
+from afas_profit.filters import Condition, Op
 from afas_profit.metainfo import GetConnectorInfo
 from afas_profit.records import RecordConverter
 from afas_profit.schema_mapping import DELETED_AT, schema_from_metainfo
 from afas_profit.times import filter_value, parse_afas_datetime, window_end, window_start
-from tap_afas.auth import AFASTokenAuth
 from tap_afas.deletes import DeletesReader
 from tap_afas.key_snapshots import KeySnapshot
-from tap_afas.pagination import CursorPaginator
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -59,8 +46,7 @@ if TYPE_CHECKING:
 PROGRESS_KEY = "afas_progress"
 DELETES_KEY = "afas_deletes_progress"
 EARLIEST = datetime(1900, 1, 1)
-MAX_RETRY_WAIT_SECONDS = 300.0
-RETRY_TRIES = 6
+Clock = Callable[[], datetime]
 
 
 class _NullBookmarkNotice(logging.Filter):
@@ -74,7 +60,7 @@ class _NullBookmarkNotice(logging.Filter):
 NULL_BOOKMARK_NOTICE = _NullBookmarkNotice()
 
 
-class GetConnectorStream(RESTStream[PageRequest]):
+class GetConnectorStream(Stream):
     """A GetConnector read through a cursor; full-table when it has no modified-date field."""
 
     STATE_MSG_FREQUENCY = 1000
@@ -83,10 +69,17 @@ class GetConnectorStream(RESTStream[PageRequest]):
     check_sorted = False  # rows are ordered by the stored value; shown values are rounded
 
     def __init__(
-        self, tap: Tap, connector: GetConnectorInfo, settings: TapSettings, client: ProfitClient
+        self,
+        tap: Tap,
+        connector: GetConnectorInfo,
+        settings: TapSettings,
+        client: ProfitClient,
+        clock: Clock,
     ) -> None:
         self.connector = connector
         self.settings = settings
+        self.client = client
+        self.clock = clock  # the time now, in UTC (tests set it)
         plan = settings.plan_for(connector.id)
         replication_key = (
             plan.replication_key if plan.replication_key_set else detect_replication_key(connector)
@@ -111,7 +104,6 @@ class GetConnectorStream(RESTStream[PageRequest]):
             tap,
             name=stream_name_for(connector.id),
             schema=schema_from_metainfo(connector, with_deletes=tracks_deletes or compares_keys),
-            path=f"/connectors/{connector.id}",
         )
         self.deletes = (
             DeletesReader(log, client, connector, keys, replication_key, settings.zone)
@@ -135,9 +127,6 @@ class GetConnectorStream(RESTStream[PageRequest]):
         self.replication_key = replication_key
         self.take = settings.page_size_for(len(connector.fields))
         self.converter = RecordConverter(connector, settings.zone)
-        self._cursor: Cursor | None = None
-        self._page: PageRequest | None = None
-        self._attempt = 0
         if not keys:
             self.logger.warning(
                 "GetConnector %s: no unique key is known, so pages cannot be ordered on a unique "
@@ -150,28 +139,8 @@ class GetConnectorStream(RESTStream[PageRequest]):
 
     @property
     @override
-    def url_base(self) -> str:
-        return self.settings.environment.base_url
-
-    @property
-    @override
-    def authenticator(self) -> AFASTokenAuth:
-        return AFASTokenAuth(self.settings.environment.token)
-
-    @property
-    @override
-    def timeout(self) -> int:
-        return int(self.settings.environment.timeout_seconds)
-
-    @property
-    @override
     def is_sorted(self) -> bool:
         return self.replication_key is not None
-
-    @override
-    def get_new_paginator(self) -> CursorPaginator:
-        self._cursor = self._new_cursor()
-        return CursorPaginator(self._cursor)
 
     def _new_cursor(self) -> Cursor:
         r = self.replication_key
@@ -184,7 +153,7 @@ class GetConnectorStream(RESTStream[PageRequest]):
     def _incremental_cursor(self, replication_key: str) -> IncrementalCursor | FirstSyncCursor:
         zone = self.settings.zone
         state = self.get_context_state(self.context)
-        hi = self._hi or window_end(datetime.now(timezone.utc), zone)
+        hi = self._hi or window_end(self.clock(), zone)
         progress = state.get(PROGRESS_KEY)
         seen = SeenRows()
         if isinstance(progress, dict) and progress.get("lo"):
@@ -236,11 +205,11 @@ class GetConnectorStream(RESTStream[PageRequest]):
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Deletes logged in this sync's window first, then the rows, then keys gone."""
-        started = datetime.now(timezone.utc)
+        started = self.clock()
         self._hi = window_end(started, self.settings.zone)
         if self.deletes is not None:
             yield from self._deleted_records(context)
-        yield from super().get_records(context)
+        yield from self._rows()
         if self.key_snapshot is not None:
             yield from self.key_snapshot.deleted_records(
                 started.replace(microsecond=0).isoformat(), self.replication_key
@@ -251,72 +220,20 @@ class GetConnectorStream(RESTStream[PageRequest]):
         state = self.get_context_state(context)
         start = self.get_starting_timestamp(context) if self.replication_key else None
         lo = EARLIEST if start is None else window_start(start, self.settings.zone)
-        hi = self._hi or window_end(datetime.now(timezone.utc), self.settings.zone)
+        hi = self._hi or window_end(self.clock(), self.settings.zone)
         cursor = self.deletes.cursor(lo=lo, hi=hi, progress=state.get(DELETES_KEY))
         state[DELETES_KEY] = cursor.progress
         yield from self.deletes.records(cursor, self.logger.warning)
         state[DELETES_KEY] = {"lo": filter_value(hi), "seen": {}}
 
-    @override
-    def get_http_request(self, *, page: PageContext[PageRequest]) -> HTTPRequest:
-        request = page.next_page_token
-        assert request is not None, "the paginator always holds a request"
-        self._page = request
-        params: dict[str, Any] = dict(request.params())
-        length = query_length(params)
-        if length > MAX_QUERY_CHARS:
-            raise FatalAPIError(
-                f"GetConnector {self.connector.id!r}: the query string would be {length} "
-                f"characters, over AFAS's limit of {MAX_QUERY_CHARS} (AFAS answers 404). Shorten "
-                "the 'filters' setting for this connector."
-            )
-        self.logger.debug("GetConnector %s request: %s", self.connector.id, request.describe())
-        return HTTPRequest(
-            url=self.get_url(page.stream_context),
-            params=params,
-            headers=self._headers(),
-        )
-
-    def _headers(self) -> dict[str, str]:
-        headers = self.settings.environment.headers()
-        headers.pop("Authorization", None)  # set by the authenticator
-        headers["User-Agent"] = self.user_agent
-        return headers
-
-    @override
-    def validate_response(self, response: requests.Response) -> None:
-        error = classify_response(response.status_code, response.content)
-        if error is None:
-            self._attempt = 0
-            return
-        info = parse_error_body(response.status_code, response.content)
-        page = self._page.describe() if self._page else "first page"
-        message = failure_message(
-            f"GetConnector {self.connector.id!r} at {page}",
-            info,
-            error,
-            self.settings.environment.base_url,
-        )
-        if issubclass(error, AFASServerError):
-            raise RetriableAPIError(message, response)
-        raise FatalAPIError(message)
-
-    @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        try:
-            document = json.loads(response.content, parse_float=Decimal)
-            rows = document["rows"]
-        except (ValueError, KeyError, TypeError):
-            raise RetriableAPIError(
-                f"GetConnector {self.connector.id!r}: the response is not a page of rows "
-                "(truncated or not JSON).",
-                response,
-            ) from None
-        cursor = self._cursor
-        assert cursor is not None, "get_new_paginator runs before the first response"
-        yield from cursor.accept(rows)
+    def _rows(self) -> Iterator[dict[str, Any]]:
+        """The rows of this sync, page by page as the cursor asks for them."""
+        cursor = self._new_cursor()
+        while not cursor.done:
+            rows = self.client.get_rows(self.connector.id, cursor.request())
+            yield from cursor.accept(rows)
         window = cursor.window if isinstance(cursor, FirstSyncCursor) else cursor
-        if cursor.done and self.replication_key and isinstance(window, IncrementalCursor):
+        if self.replication_key and isinstance(window, IncrementalCursor):
             window.progress["lo"] = filter_value(window.hi)
             window.progress["seen"] = {}
             if isinstance(cursor, FirstSyncCursor) and cursor.emitted_empty:
@@ -334,21 +251,3 @@ class GetConnectorStream(RESTStream[PageRequest]):
         if row.get(DELETED_AT):
             return row  # delete records are built with their final (UTC) values
         return self.converter.convert(row)
-
-    @override
-    def backoff_wait_generator(self) -> Generator[float, None, None]:
-        return self.backoff_runtime(value=self._retry_wait)
-
-    @override
-    def backoff_max_tries(self) -> int:
-        return RETRY_TRIES
-
-    def _retry_wait(self, exception: Exception) -> float:
-        """503: AFAS's retry_after (capped); everything else: 2, 4, 8, … seconds."""
-        response = getattr(exception, "response", None)
-        if isinstance(response, requests.Response):
-            info = parse_error_body(response.status_code, response.content)
-            if info.retry_after_seconds is not None:
-                return min(info.retry_after_seconds, MAX_RETRY_WAIT_SECONDS)
-        self._attempt += 1
-        return float(min(2.0**self._attempt, MAX_RETRY_WAIT_SECONDS))

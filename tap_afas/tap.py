@@ -8,6 +8,9 @@ selected by ``connectors`` / ``exclude_connectors``, and builds each stream's sc
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -27,16 +30,25 @@ class TapAFAS(Tap):
     config_jsonschema = tap_config_schema()
     message_writer_class = MsgSpecWriter
 
+    def __init__(self, *args: Any, clock: Callable[[], datetime] | None = None, **kwargs: Any):
+        """``clock`` gives the time now in UTC (default: the system clock; tests set it)."""
+        self.clock = clock or _utc_now
+        super().__init__(*args, **kwargs)
+
     @override
     def discover_streams(self) -> list[Stream]:
         settings = TapSettings.from_config(self.config)
-        client = ProfitClient(settings.environment)
+        client = ProfitClient(settings.environment, logger=self.logger)
         environment = client.environment_info()
         streams: list[Stream] = []
         for connector_id in settings.select(environment.get_connectors):
             info = client.get_connector_info(connector_id)
-            streams.append(GetConnectorStream(self, info, settings, client))
+            streams.append(GetConnectorStream(self, info, settings, client, self.clock))
         return streams
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def main() -> None:

@@ -43,8 +43,10 @@ def target_config_schema() -> dict[str, Any]:
                     "insert|update|upsert|delete, keys: [AFAS key fields], fields: {AFAS field: "
                     "record property} (default: same names), constants, defaults, objects: "
                     "{SubObject: {from: property, fields, ...}}, lookup: {connector: GetConnector, "
-                    "field: its key field}, diff_only, null_means_clear}}. Records with "
-                    "_sdc_deleted_at are deleted."
+                    "field: the field holding the value, property: the record property with the "
+                    "value (default: the key's)}, diff_only, null_means_clear}}. Records with "
+                    "_sdc_deleted_at are deleted. With a lookup, a write of unknown outcome is "
+                    "verified before it is ever sent again."
                 ),
                 "additionalProperties": {
                     "type": "object",
@@ -57,6 +59,7 @@ def target_config_schema() -> dict[str, Any]:
                             "properties": {
                                 "connector": {"type": "string"},
                                 "field": {"type": "string"},
+                                "property": {"type": "string"},
                             },
                             "required": ["connector", "field"],
                         },
@@ -129,10 +132,12 @@ def target_config_schema() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Lookup:
-    """Where existing records are found: a GetConnector and its field holding the key."""
+    """Where existing records are found: a GetConnector, its field holding the value, and the
+    record property with that value (``None``: the property of the mapping's one key field)."""
 
     connector: str
     field: str
+    property: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,13 @@ class StreamMapping:
         keys = tuple(value.get("keys") or ())
         raw_lookup = value.get("lookup")
         lookup = (
-            Lookup(str(raw_lookup["connector"]), str(raw_lookup["field"])) if raw_lookup else None
+            Lookup(
+                str(raw_lookup["connector"]),
+                str(raw_lookup["field"]),
+                str(raw_lookup["property"]) if raw_lookup.get("property") else None,
+            )
+            if raw_lookup
+            else None
         )
         diff_only = bool(value.get("diff_only"))
         if action in ("update", "upsert", "delete") and not keys:
@@ -165,8 +176,15 @@ class StreamMapping:
                 f"{where}: {'upsert' if action == 'upsert' else 'diff_only'} needs 'lookup' "
                 '({"connector": GetConnector id, "field": the GetConnector field holding the key}).'
             )
-        if lookup is not None and len(keys) != 1:
-            raise AFASConfigError(f"{where}: 'lookup' works with exactly one key field in 'keys'.")
+        if (
+            lookup is not None
+            and len(keys) != 1
+            and (lookup.property is None or action != "insert")
+        ):
+            raise AFASConfigError(
+                f"{where}: 'lookup' works with exactly one key field in 'keys'; for an insert "
+                "without keys, name the record property to look up in 'lookup.property'."
+            )
         root = ObjectMapping.from_setting(
             "", {k: v for k, v in value.items() if k != "action"}, where
         )
@@ -180,6 +198,15 @@ class StreamMapping:
             diff_only=diff_only,
             null_means_clear=bool(value.get("null_means_clear")),
         )
+
+    @property
+    def lookup_property(self) -> str | None:
+        """The record property whose value the lookup searches for (None: no lookup)."""
+        if self.lookup is None:
+            return None
+        if self.lookup.property is not None:
+            return self.lookup.property
+        return self.key_property(self.keys[0])
 
     def key_property(self, key: str) -> str:
         """The record property that holds AFAS key field ``key``."""

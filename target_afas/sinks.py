@@ -6,12 +6,13 @@ requests of ``batch_size`` elements, ``max_parallel_requests`` at a time. singer
 every sink before it emits a STATE message, so a STATE only follows records that all have an
 outcome.
 
-Idempotency: a record written before is recognised by its fingerprint in the ledger
-(``ledger_path``) and not written again, so re-sending the records after the last STATE (what
-a tap does after a crash) writes nothing twice. Upserts also look the key up in a GetConnector,
-so a record that already exists is updated, not inserted. A POST that got no answer is checked
-with that lookup before it is ever sent again; without a lookup it is reported as
-"outcome unknown", never resent.
+Idempotency (see ``target_afas.ledger``): every record is committed to a write-ahead ledger as
+``sending`` before its request leaves and settled by the answer, so re-sending the records after
+the last STATE (what a tap does after a crash) writes nothing twice: landed records are skipped,
+records in doubt are verified with the mapping's ``lookup`` before anything is resent, or reported
+"outcome unknown" without a lookup. Upserts look the key up too, so a record that already exists
+is updated, not inserted. The target emits each STATE as soon as every record before it has an
+outcome (``target_afas.target``), so a resumed run starts close to where a crash happened.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from singer_sdk import BatchSink
 from typing_extensions import override
 
 from afas_profit.errors import AFASConfigError, AFASRejectedError
-from afas_profit.records import RecordConverter
 from afas_profit.update_metainfo import parse_update_connector
 from target_afas.dispatch import DELETED_AT, Dispatcher
 from target_afas.outcomes import Outcome
@@ -63,14 +63,9 @@ class UpdateConnectorSink(BatchSink):
         replace(mapping.root, name=meta.root.name).check_against(
             meta.root, f"mappings.{stream_name}"
         )
-        converter = None
-        if mapping.diff_only and mapping.lookup is not None:
-            converter = RecordConverter(
-                self.afas.client.get_connector_info(mapping.lookup.connector), settings.zone
-            )
         self.mapping = mapping
         self.dispatcher = Dispatcher(
-            mapping, meta, self.afas.writer, settings, self.afas.ledger, self.logger, converter
+            mapping, meta, self.afas.client, settings, self.afas.ledger, self.logger
         )
 
     @property

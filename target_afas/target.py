@@ -1,8 +1,14 @@
-"""``TargetAFAS``: maps Singer records onto AFAS Profit UpdateConnector payloads."""
+"""``TargetAFAS``: maps Singer records onto AFAS Profit UpdateConnector payloads.
+
+STATE messages leave the target as soon as every record before them has an outcome: at each
+STATE the sinks are drained (at most once per ``STATE_FLUSH_SECONDS``, so a tap that sends a
+STATE after every record does not make every request a batch of one), then the STATE is emitted.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,20 +16,19 @@ from singer_sdk import Target
 
 from afas_profit.client import ProfitClient
 from afas_profit.errors import run_command
-from afas_profit.writes import ProfitWriter
 from target_afas.ledger import Ledger
 from target_afas.outcomes import RejectLog, Summary
+from target_afas.reader import StateFlushingReader
 from target_afas.settings import TargetSettings, target_config_schema
 from target_afas.sinks import UpdateConnectorSink
 
 
 @dataclass
 class AFASConnection:
-    """What every sink of one run shares: settings, client, writer, ledger and reports."""
+    """What every sink of one run shares: settings, client, ledger and reports."""
 
     settings: TargetSettings
     client: ProfitClient
-    writer: ProfitWriter
     ledger: Ledger
     rejects: RejectLog
     summary: Summary
@@ -37,19 +42,28 @@ class TargetAFAS(Target):
     config_jsonschema = target_config_schema()
     default_sink_class = UpdateConnectorSink
     max_parallelism = 1  # requests are parallel inside a sink, within AFAS's limit
+    STATE_FLUSH_SECONDS = 1.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._last_flush = time.monotonic()
+        kwargs.setdefault("message_reader", StateFlushingReader(self._flush_at_state))
         super().__init__(*args, **kwargs)
         settings = TargetSettings.from_config(self.config)
-        client = ProfitClient(settings.environment)
+        rejects = RejectLog(settings.reject_file)
         self.afas = AFASConnection(
             settings=settings,
-            client=client,
-            writer=ProfitWriter(client),
+            client=ProfitClient(settings.environment, logger=self.logger),
             ledger=Ledger(settings.ledger_path),
-            rejects=RejectLog(settings.reject_file),
+            rejects=rejects,
             summary=Summary(),
         )
+
+    def _flush_at_state(self) -> None:
+        """Drain every sink and emit the STATE just read (see the module docstring)."""
+        now = time.monotonic()
+        if now - self._last_flush >= self.STATE_FLUSH_SECONDS:
+            self._last_flush = now
+            self.drain_all()
 
 
 def main() -> None:

@@ -108,6 +108,7 @@ def run_tap(
     catalog: Mapping[str, Any] | None = None,
     before_sync: Callable[[TapAFAS], None] | None = None,
     expect_error: bool = False,
+    clock: Callable[[], datetime] | None = None,
 ) -> TapRun:
     """Run ``TapAFAS`` in-process; discovery, then ``sync_all``.
 
@@ -125,6 +126,7 @@ def run_tap(
                 state=_plain(dict(state)) if state is not None else None,
                 catalog=dict(catalog) if catalog is not None else None,
                 parse_env_config=False,
+                clock=clock,
             )
             if before_sync is not None:
                 before_sync(tap)

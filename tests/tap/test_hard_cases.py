@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import signal
 from collections import Counter
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, ClassVar
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
-import tap_afas.streams
 from afas_sandbox import ManualClock, MutationResult, RunningSandbox
 from tests.tap.conftest import (
     AMSTERDAM,
@@ -71,7 +70,7 @@ def test_thousands_of_rows_in_one_second_are_each_emitted_once(
 
 def test_more_than_a_page_of_rows_with_one_stamp_are_each_emitted_once(
     afas_sandbox_factory: Callable[..., RunningSandbox],
-    tap_clock: Callable[[datetime], None],
+    tap_clock: TapClock,
 ) -> None:
     # 20 rows stored at exactly one stamp (x.2 s, shown x) and a page size of 7: the cursor
     # must read that stored second whole once and never emit a row twice.
@@ -87,7 +86,7 @@ def test_more_than_a_page_of_rows_with_one_stamp_are_each_emitted_once(
         start_date=start.isoformat().replace("+00:00", "Z"),
     )
     tap_clock(stamp + timedelta(minutes=5))
-    run = run_tap(config)
+    run = run_tap(config, clock=tap_clock.now)
     keys = [r["PersonId"] for r in run.records("profit_persons")]
     assert duplicates(keys) == []
     assert sorted(keys) == sorted(written)
@@ -215,26 +214,23 @@ def test_resume_after_kill_emits_every_row_exactly_once(
 # --------------------------------------------------------------------------- daylight saving
 
 
-class _FrozenDatetime(datetime):
-    frozen: ClassVar[datetime] = datetime(2026, 11, 1, tzinfo=timezone.utc)
+class TapClock:
+    """The tap's clock, set by the test: ``tap_clock(moment)``; the tap calls ``now()``."""
 
-    @classmethod
-    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
-        if tz is None:
-            return cls.frozen.astimezone().replace(tzinfo=None)
-        return cls.frozen.astimezone(tz)
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+    def __call__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
 
 
 @pytest.fixture
-def tap_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[datetime], None]]:
-    """Freeze the clock the tap reads its window end from."""
-    monkeypatch.setattr(tap_afas.streams, "datetime", _FrozenDatetime)
-
-    def set_now(moment: datetime) -> None:
-        _FrozenDatetime.frozen = moment
-
-    yield set_now
-    _FrozenDatetime.frozen = datetime(2026, 11, 1, tzinfo=timezone.utc)
+def tap_clock() -> TapClock:
+    """The clock the tap reads its window end from (passed in, never patched)."""
+    return TapClock()
 
 
 def _at(*parts: int) -> datetime:
@@ -249,7 +245,7 @@ def _first_occurrence_utc(instant: datetime) -> str:
 
 def test_datetimes_around_dst_changes_are_the_true_utc_instant(
     afas_sandbox_factory: Callable[..., RunningSandbox],
-    tap_clock: Callable[[datetime], None],
+    tap_clock: TapClock,
 ) -> None:
     clock = ManualClock(_at(2026, 3, 29, 0, 0, 0))
     sandbox = afas_sandbox_factory(clock=clock)
@@ -271,7 +267,7 @@ def test_datetimes_around_dst_changes_are_the_true_utc_instant(
         (key,) = sandbox.mutate("Profit_Persons", inserts=1).inserted
         written[key] = instant
     tap_clock(_at(2026, 11, 1, 0, 0, 0))
-    run = run_tap(base_config(sandbox, connectors=["Profit_Persons"]))
+    run = run_tap(base_config(sandbox, connectors=["Profit_Persons"]), clock=tap_clock.now)
     records = {r["PersonId"]: r for r in run.records("profit_persons")}
     shown = {r["PersonId"]: r["ModifiedDate"] for r in sandbox.rows("Profit_Persons")}
     for key, instant in written.items():
@@ -288,7 +284,7 @@ def test_datetimes_around_dst_changes_are_the_true_utc_instant(
 
 def test_sync_starting_inside_the_repeated_hour_loses_no_later_rows(
     afas_sandbox_factory: Callable[..., RunningSandbox],
-    tap_clock: Callable[[datetime], None],
+    tap_clock: TapClock,
 ) -> None:
     clock = ManualClock(_at(2026, 10, 25, 0, 10, 0))
     sandbox = afas_sandbox_factory(clock=clock)
@@ -297,7 +293,7 @@ def test_sync_starting_inside_the_repeated_hour_loses_no_later_rows(
 
     (early,) = sandbox.mutate("Profit_Persons", inserts=1).inserted  # 02:10 CEST
     tap_clock(_at(2026, 10, 25, 0, 15, 0))  # the sync starts at 02:15 CEST (first pass)
-    first = run_tap(config)
+    first = run_tap(config, clock=tap_clock.now)
     assert first.state is not None
     lo = first.state["bookmarks"]["profit_persons"]["afas_progress"]["lo"]
     assert lo.startswith("2026-10-25T"), f"the tap's clock was not frozen: lo={lo}"
@@ -310,7 +306,7 @@ def test_sync_starting_inside_the_repeated_hour_loses_no_later_rows(
     (last,) = sandbox.mutate("Profit_Persons", inserts=1).inserted
 
     tap_clock(_at(2026, 10, 25, 2, 30, 0))  # 03:30 CET
-    second = run_tap(config, first.state)
+    second = run_tap(config, first.state, clock=tap_clock.now)
     now = {r["PersonId"]: r for r in reader.expected("Profit_Persons")}
     emitted = {canon(r) for r in first.records("profit_persons") + second.records("profit_persons")}
     for key in (early, later, updated, last):

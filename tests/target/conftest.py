@@ -286,7 +286,7 @@ def run_target(
         finally:
             if target is not None:
                 target.afas.ledger.close()
-                target.afas.client.session.close()
+                target.afas.client.close()
     if expect_error:
         assert error is not None, "the target was expected to fail but succeeded"
     return TargetRun(out.getvalue(), list(logs.lines), error)
@@ -527,16 +527,25 @@ def read_rejects(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def ledger_rows(path: Path) -> list[dict[str, Any]]:
-    """The ledger's ``landed`` table (read-only)."""
+def ledger_rows(path: Path, state: str = "landed") -> list[dict[str, Any]]:
+    """The ledger's records in ``state`` (read-only), with ``outcome`` named as in the summary."""
     if not path.exists():
         return []
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        cursor = db.execute("SELECT fingerprint, stream, outcome, afas_keys, at FROM landed")
+        cursor = db.execute(
+            "SELECT scope, fingerprint, stream, state, action, afas_keys, updated_at FROM writes "
+            "WHERE state = ? ORDER BY rowid",
+            (state,),
+        )
         names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     except sqlite3.OperationalError:
         return []
     finally:
         db.close()
+    for row in rows:
+        row["outcome"] = {"insert": "inserted", "update": "updated", "delete": "deleted"}.get(
+            row["action"], row["action"]
+        )
+    return rows

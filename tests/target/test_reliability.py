@@ -210,20 +210,23 @@ def test_reset_after_send_without_lookup_is_outcome_unknown_and_not_resent(
     assert ledger_rows(tmp_path / "ledger.sqlite3") == []
 
 
-def test_reset_before_handling_with_lookup_sends_once_more(
+def test_reset_before_handling_with_lookup_is_sent_again_by_the_next_run_only(
     afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
 ) -> None:
-    """The connection drops before AFAS wrote anything: the lookup finds nothing, so resend."""
+    """The connection drops before AFAS wrote anything: not resent in the same run (it might
+    still be processed); the next run finds it missing by lookup and sends it once."""
     fault = afas_sandbox.faults.add(
         kind="reset", phase="before", connector="KnPerson", method="POST", times=1
     )
     mapping = people_mapping("upsert", lookup=PERSONS_LOOKUP)
-    run = run_target(
-        target_config(afas_sandbox, tmp_path, {"people": mapping}),
-        stream_messages("people", [{"PersonId": "962501", "LastName": "Opnieuw"}]),
-    )
+    config = target_config(afas_sandbox, tmp_path, {"people": mapping})
+    messages = stream_messages("people", [{"PersonId": "962501", "LastName": "Opnieuw"}])
+    first = run_target(config, messages)
     assert fault.hits == 1
-    assert run.summary("people") == {"inserted": 1}
+    assert first.summary("people") == {"outcome_unknown": 1}
+    assert [s.method for s in recorder.writes] == ["POST"]
+    second = run_target(config, messages)
+    assert second.summary("people") == {"inserted": 1}
     rows = [r for r in reader.all_rows("Profit_Persons") if r["PersonId"] == "962501"]
     assert [r["LastName"] for r in rows] == ["Opnieuw"]
     assert [s.method for s in recorder.writes] == ["POST", "POST"]

@@ -1,11 +1,14 @@
-"""Unit layer: ``afas_profit.writes.ProfitWriter`` against a sandbox over real HTTP on loopback.
+"""Unit layer: ``ProfitClient.write`` and ``afas_profit.lookups.lookup`` against a sandbox over
+real HTTP on loopback.
 
 ``lookup``: values are asked for in OR-groups, as many per request as fit, so every request's
 query string stays within AFAS's 2049 characters (afas-rest-api.md section 3.2) however many
-and however long the values; rows come back grouped by the case-folded key. ``send``: a
-functional 500 is a rejection, 401/403 and "not authorized" are auth errors, 503 and other
-transient answers are retried (``sleep`` records the waits instead of sleeping), and a POST
-whose answer is lost is never resent (afas-rest-api.md sections 6 and 7).
+and however long the values; rows come back grouped by the case-folded key. ``write``: a 500
+with an AFAS body is a rejection (never retried), 401/403 and "not authorized" are auth errors,
+503 and a refused connection are retried (``sleep`` records the waits instead of sleeping; each
+retry is one WARNING line), and a write whose answer is lost or is a 5xx without an AFAS body
+(502, 504, reset, truncated, read time-out) is "outcome unknown", never resent, whatever the
+method (afas-rest-api.md sections 6 and 7; the table in ``afas_profit.client``).
 Expected rows are computed from every row fetched with ``skip=-1&take=-1`` and Python filtering.
 """
 
@@ -28,12 +31,13 @@ from afas_profit.errors import (
     AFASServerError,
 )
 from afas_profit.filters import MAX_QUERY_CHARS
-from afas_profit.writes import ProfitWriter
+from afas_profit.lookups import lookup
 from afas_sandbox import RunningSandbox
 from afas_sandbox.sandbox import SimRequest
 
 MAX_TRIES = 3
 HEX32 = r"[0-9A-F]{32}"
+MAINTENANCE = "Service temporarily unavailable due to maintenance."
 
 
 # --------------------------------------------------------------------------- helpers
@@ -79,7 +83,7 @@ class Recorder:
 @dataclass
 class Harness:
     sandbox: RunningSandbox
-    writer: ProfitWriter
+    client: ProfitClient
     sleeps: list[float]
     recorder: Recorder
     raw: requests.Session
@@ -107,9 +111,9 @@ class Harness:
         assert response.status_code == 201, response.text
 
 
-def make_writer(
+def make_client(
     sandbox: RunningSandbox, sleeps: list[float], token: str | None = None
-) -> ProfitWriter:
+) -> ProfitClient:
     environment = ProfitEnvironment.from_config(
         {
             "api_url": sandbox.base_url,
@@ -117,8 +121,7 @@ def make_writer(
             "request_timeout": 10,
         }
     )
-    client = ProfitClient(environment, retry=RetryPolicy(max_tries=MAX_TRIES), sleep=sleeps.append)
-    return ProfitWriter(client)
+    return ProfitClient(environment, retry=RetryPolicy(max_tries=MAX_TRIES), sleep=sleeps.append)
 
 
 @pytest.fixture
@@ -127,7 +130,7 @@ def harness(afas_sandbox: RunningSandbox) -> Iterator[Harness]:
     raw = requests.Session()
     raw.headers["Authorization"] = afas_sandbox.tokens.full.header
     yield Harness(
-        afas_sandbox, make_writer(afas_sandbox, sleeps), sleeps, Recorder(afas_sandbox), raw
+        afas_sandbox, make_client(afas_sandbox, sleeps), sleeps, Recorder(afas_sandbox), raw
     )
     raw.close()
 
@@ -174,7 +177,7 @@ def test_lookup_many_person_ids_chunks_within_the_url_limit(harness: Harness) ->
     missing = {f"9{n:08d}" for n in range(60)}
     values = existing | missing
 
-    found = harness.writer.lookup("Profit_Persons", "PersonId", values)
+    found = lookup(harness.client, "Profit_Persons", "PersonId", values)
 
     seen = harness.recorder.gets("Profit_Persons")
     _assert_within_limit(seen)
@@ -193,7 +196,7 @@ def test_lookup_long_values_and_json_filters_stay_within_the_limit(harness: Harn
     rows = harness.all_rows("Profit_Persons")
     values = {*long_names, *comma_names, "Nobody, Really"}
 
-    found = harness.writer.lookup("Profit_Persons", "LastName", values)
+    found = lookup(harness.client, "Profit_Persons", "LastName", values)
 
     seen = harness.recorder.gets("Profit_Persons")
     _assert_within_limit(seen)
@@ -210,8 +213,11 @@ def test_lookup_groups_rows_case_insensitively(harness: Harness) -> None:
             {"BcCo": "UPPER-CASE-03", "LaNm": "Upper"},
         ]
     )
-    found = harness.writer.lookup(
-        "Profit_Persons", "PersonId", ["ACME-WIDGETS-01", "Lower-Case-02", "upper-case-03", "none"]
+    found = lookup(
+        harness.client,
+        "Profit_Persons",
+        "PersonId",
+        ["ACME-WIDGETS-01", "Lower-Case-02", "upper-case-03", "none"],
     )
     assert _by_id(found) == {
         "acme-widgets-01": ["Acme-Widgets-01"],
@@ -231,21 +237,24 @@ def test_lookup_finds_a_row_once_when_two_spellings_fall_in_different_chunks(
         [{"BcCo": "acme-widgets-01", "LaNm": "Acme"}]
         + [{"BcCo": b, "LaNm": "Filler"} for b in between]
     )
-    found = harness.writer.lookup(
-        "Profit_Persons", "PersonId", ["ACME-WIDGETS-01", *between, "acme-widgets-01"]
+    found = lookup(
+        harness.client,
+        "Profit_Persons",
+        "PersonId",
+        ["ACME-WIDGETS-01", *between, "acme-widgets-01"],
     )
     assert len(harness.recorder.gets("Profit_Persons")) > 1
     assert _by_id(found)["acme-widgets-01"] == ["acme-widgets-01"]
 
 
 def test_lookup_of_nothing_makes_no_request(harness: Harness) -> None:
-    assert harness.writer.lookup("Profit_Persons", "PersonId", []) == {}
+    assert lookup(harness.client, "Profit_Persons", "PersonId", []) == {}
     assert harness.recorder.gets("Profit_Persons") == []
 
 
 def test_lookup_matches_any_field_case_insensitively(harness: Harness) -> None:
     rows = harness.all_rows("Profit_Persons")
-    found = harness.writer.lookup("Profit_Persons", "Country", ["nl", "B"])
+    found = lookup(harness.client, "Profit_Persons", "Country", ["nl", "B"])
     assert _by_id(found) == _by_id(grouped(rows, "Country", {"NL", "B"}))
 
 
@@ -254,7 +263,7 @@ def test_lookup_pages_past_a_thousand_rows_without_losing_any(harness: Harness) 
     # The pages must hold every row once, though many rows share the looked-up value (AFAS
     # orders ties randomly, so the order needs a tie-breaker for skip/take to be reliable).
     rows = harness.all_rows("Profit_Transactions")
-    found = harness.writer.lookup("Profit_Transactions", "UnitId", ["1", "2", "3"])
+    found = lookup(harness.client, "Profit_Transactions", "UnitId", ["1", "2", "3"])
     assert len(harness.recorder.gets("Profit_Transactions")) >= 2
 
     def keys(group: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -268,7 +277,7 @@ def test_lookup_pages_past_a_thousand_rows_without_losing_any(harness: Harness) 
 
 
 def test_send_post_returns_the_keys(harness: Harness) -> None:
-    result = harness.writer.send(
+    result = harness.client.write(
         "POST", "/connectors/KnPerson", person("T0001", "Zoë Ŝtraße"), "insert"
     )
     assert result.status == 201
@@ -286,18 +295,21 @@ def test_send_element_array_returns_a_key_per_element(harness: Harness) -> None:
             ]
         }
     }
-    result = harness.writer.send("POST", "/connectors/KnPerson", body, "3 records")
+    result = harness.client.write("POST", "/connectors/KnPerson", body, "3 records")
     assert [k["BcCo"] for k in result.results["KnPerson"]] == ["T0", "T1", "T2"]
 
 
 def test_send_put_and_delete(harness: Harness) -> None:
-    harness.writer.send("POST", "/connectors/KnPerson", person("T0002"), "insert")
+    harness.client.write("POST", "/connectors/KnPerson", person("T0002"), "insert")
     update = {
         "KnPerson": {"Element": {"Fields": {"MatchPer": "0", "BcCo": "T0002", "FiNm": "Eva"}}}
     }
-    assert harness.writer.send("PUT", "/connectors/KnPerson", update, "update").status in (200, 201)
+    assert harness.client.write("PUT", "/connectors/KnPerson", update, "update").status in (
+        200,
+        201,
+    )
     assert harness.persons("T0002")[0]["FirstName"] == "Eva"
-    deleted = harness.writer.send(
+    deleted = harness.client.write(
         "DELETE", "/connectors/KnPerson/KnPerson/BcCo/T0002", None, "delete"
     )
     assert (deleted.status, deleted.results) == (200, None)
@@ -309,7 +321,7 @@ def test_send_put_and_delete(harness: Harness) -> None:
 
 def test_functional_500_is_a_rejection_without_retry(harness: Harness) -> None:
     with pytest.raises(AFASRejectedError) as caught:
-        harness.writer.send(
+        harness.client.write(
             "POST",
             "/connectors/KnPerson",
             person("T0003", ViGe="Q"),
@@ -341,7 +353,7 @@ def test_functional_500_fault_is_a_rejection(harness: Harness) -> None:
     with pytest.raises(
         AFASRejectedError, match="profitLogReference=0123456789ABCDEF0123456789ABCDEF"
     ):
-        harness.writer.send("POST", "/connectors/KnPerson", person("T0004"), "insert")
+        harness.client.write("POST", "/connectors/KnPerson", person("T0004"), "insert")
     assert len(harness.recorder.writes()) == 1
 
 
@@ -349,24 +361,24 @@ def test_functional_500_fault_is_a_rejection(harness: Harness) -> None:
 def test_auth_status_fails_at_once(harness: Harness, status: int) -> None:
     harness.sandbox.faults.add(status=status, connector="KnPerson", method="POST", times=1)
     with pytest.raises(AFASAuthError, match=rf"HTTP {status}"):
-        harness.writer.send("POST", "/connectors/KnPerson", person("T0005"), "insert")
+        harness.client.write("POST", "/connectors/KnPerson", person("T0005"), "insert")
     assert len(harness.recorder.writes()) == 1
     assert harness.sleeps == []
     assert harness.persons("T0005") == []
 
 
 def test_unknown_token_is_an_auth_error(harness: Harness) -> None:
-    writer = make_writer(harness.sandbox, harness.sleeps, token="0F" * 32)
+    client = make_client(harness.sandbox, harness.sleeps, token="0F" * 32)
     with pytest.raises(AFASAuthError, match="refused the token"):
-        writer.send("POST", "/connectors/KnPerson", person("T0006"), "insert")
+        client.write("POST", "/connectors/KnPerson", person("T0006"), "insert")
     assert harness.sleeps == []
 
 
 def test_update_connector_not_in_the_app_connector_is_an_auth_error(harness: Harness) -> None:
-    writer = make_writer(harness.sandbox, harness.sleeps, token=harness.sandbox.tokens.limited.xml)
+    client = make_client(harness.sandbox, harness.sleeps, token=harness.sandbox.tokens.limited.xml)
     body = {"KnOrganisation": {"Element": {"Fields": {"MatchOga": "6", "Nm": "Acme"}}}}
     with pytest.raises(AFASAuthError, match="UpdateConnector not supported for this app"):
-        writer.send("POST", "/connectors/KnOrganisation", body, "insert KnOrganisation")
+        client.write("POST", "/connectors/KnOrganisation", body, "insert KnOrganisation")
     assert harness.sleeps == []
 
 
@@ -374,7 +386,7 @@ def test_503_is_retried_honouring_retry_after(harness: Harness) -> None:
     harness.sandbox.faults.add(
         status=503, connector="KnPerson", method="POST", times=2, retry_after=3
     )
-    result = harness.writer.send("POST", "/connectors/KnPerson", person("T0007"), "insert")
+    result = harness.client.write("POST", "/connectors/KnPerson", person("T0007"), "insert")
     assert result.status == 201
     assert harness.sleeps == [3.0, 3.0]
     assert [s.status for s in harness.recorder.writes()] == [503, 503, 201]
@@ -384,57 +396,83 @@ def test_503_is_retried_honouring_retry_after(harness: Harness) -> None:
 def test_503_until_the_last_try_is_a_server_error(harness: Harness) -> None:
     harness.sandbox.faults.add(status=503, connector="KnPerson", retry_after=5)
     with pytest.raises(AFASServerError, match="maintenance"):
-        harness.writer.send("POST", "/connectors/KnPerson", person("T0008"), "insert")
+        harness.client.write("POST", "/connectors/KnPerson", person("T0008"), "insert")
     assert len(harness.recorder.writes()) == MAX_TRIES
     assert harness.sleeps == [5.0] * (MAX_TRIES - 1)
     assert harness.persons("T0008") == []
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT"])
 @pytest.mark.parametrize(
-    ("status", "message"),
+    ("status", "body", "outcome"),
     [
-        pytest.param(500, "Transaction (Process ID 66) was deadlocked", id="500-deadlock"),
-        pytest.param(500, "", id="500-without-message"),
-        pytest.param(502, "Bad gateway", id="502"),
+        pytest.param(500, "afas", "rejected", id="500-afas-body"),
+        pytest.param(500, "empty", "unknown", id="500-empty"),
+        pytest.param(500, "html", "unknown", id="500-html"),
+        pytest.param(502, "html", "unknown", id="502"),
+        pytest.param(504, "empty", "unknown", id="504"),
     ],
 )
-def test_transient_answers_are_retried(harness: Harness, status: int, message: str) -> None:
-    harness.sandbox.faults.add(
-        status=status, connector="KnPerson", method="PUT", times=1, external_message=message
-    )
-    harness.writer.send("POST", "/connectors/KnPerson", person("T0009"), "insert")
+def test_5xx_answers_to_writes_are_never_retried(
+    harness: Harness, method: str, status: int, body: str, outcome: str
+) -> None:
+    """A 500 with AFAS's body: refused and rolled back (rejected). Any other 5xx: the write may
+    have landed (unknown). Neither is sent again, whatever the method."""
+    harness.client.write("POST", "/connectors/KnPerson", person("T0009"), "insert")
     update = {
         "KnPerson": {"Element": {"Fields": {"MatchPer": "0", "BcCo": "T0009", "FiNm": "Ada"}}}
     }
-    harness.writer.send("PUT", "/connectors/KnPerson", update, "update")
-    assert harness.sleeps == [1.0]
-    assert harness.persons("T0009")[0]["FirstName"] == "Ada"
-
-
-@pytest.mark.parametrize("phase", ["before", "after"])
-def test_post_without_an_answer_is_never_resent(harness: Harness, phase: str) -> None:
+    sent = person("T0019") if method == "POST" else update
     harness.sandbox.faults.add(
-        kind="reset", connector="KnPerson", method="POST", times=1, phase=phase
+        status=status, connector="KnPerson", method=method, times=1, body=body, phase="after"
     )
-    with pytest.raises(AFASOutcomeUnknownError, match="may or may not have been written"):
-        harness.writer.send("POST", "/connectors/KnPerson", person("T0010"), "insert")
-    assert len(harness.recorder.writes()) == 1
+    expected = AFASRejectedError if outcome == "rejected" else AFASOutcomeUnknownError
+    with pytest.raises(expected):
+        harness.client.write(method, "/connectors/KnPerson", sent, method.lower())
     assert harness.sleeps == []
-    # phase "after": the write landed before the connection was dropped
-    assert len(harness.persons("T0010")) == (1 if phase == "after" else 0)
+    assert [s.method for s in harness.recorder.writes()].count(method) == (
+        2 if method == "POST" else 1
+    )
 
 
-def test_put_without_an_answer_is_resent(harness: Harness) -> None:
-    harness.writer.send("POST", "/connectors/KnPerson", person("T0011"), "insert")
+def test_put_without_an_answer_is_unknown_not_resent(harness: Harness) -> None:
+    harness.client.write("POST", "/connectors/KnPerson", person("T0011"), "insert")
     harness.sandbox.faults.add(
         kind="reset", connector="KnPerson", method="PUT", times=1, phase="after"
     )
     update = {"KnPerson": {"Element": {"Fields": {"MatchPer": "0", "BcCo": "T0011", "FiNm": "Bo"}}}}
-    result = harness.writer.send("PUT", "/connectors/KnPerson", update, "update")
-    assert result.status in (200, 201)
-    assert len([s for s in harness.recorder.writes() if s.method == "PUT"]) == 2
-    assert harness.sleeps == [1.0]
-    assert harness.persons("T0011")[0]["FirstName"] == "Bo"
+    with pytest.raises(AFASOutcomeUnknownError, match="may or may not have been written"):
+        harness.client.write("PUT", "/connectors/KnPerson", update, "update")
+    assert len([s for s in harness.recorder.writes() if s.method == "PUT"]) == 1
+    assert harness.sleeps == []
+    assert harness.persons("T0011")[0]["FirstName"] == "Bo", "it did land"
+
+
+def test_a_success_whose_body_breaks_off_is_a_success_sent_once(harness: Harness) -> None:
+    """The status line said 201: the write landed, even if AFAS's keys were cut off."""
+    harness.sandbox.faults.add(kind="truncate", connector="KnPerson", method="POST", times=1)
+    result = harness.client.write("POST", "/connectors/KnPerson", person("T0014"), "insert")
+    assert result.status == 201
+    assert len(harness.recorder.writes()) == 1
+    assert len(harness.persons("T0014")) == 1
+
+
+def test_each_retry_is_one_warning_line_with_attempt_and_wait(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.sandbox.faults.add(
+        status=503, connector="KnPerson", method="POST", times=2, retry_after=2
+    )
+    with caplog.at_level("WARNING"):
+        harness.client.write("POST", "/connectors/KnPerson", person("T0013"), "insert T0013")
+    lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert lines == [
+        f"insert T0013: attempt 1 of {MAX_TRIES} failed (HTTP 503: {MAINTENANCE}); "
+        "retrying in 2.0 s",
+        f"insert T0013: attempt 2 of {MAX_TRIES} failed (HTTP 503: {MAINTENANCE}); "
+        "retrying in 2.0 s",
+    ]
+    assert len(harness.persons("T0013")) == 1
 
 
 def test_post_that_never_left_is_retried_then_fails(harness: Harness) -> None:
@@ -448,9 +486,7 @@ def test_post_that_never_left_is_retried_then_fails(harness: Harness) -> None:
         }
     )
     sleeps: list[float] = []
-    writer = ProfitWriter(
-        ProfitClient(environment, retry=RetryPolicy(max_tries=MAX_TRIES), sleep=sleeps.append)
-    )
-    with pytest.raises(AFASServerError, match=rf"ConnectionError after {MAX_TRIES} tries"):
-        writer.send("POST", "/connectors/KnPerson", person("T0012"), "insert")
+    client = ProfitClient(environment, retry=RetryPolicy(max_tries=MAX_TRIES), sleep=sleeps.append)
+    with pytest.raises(AFASServerError, match=rf"after {MAX_TRIES} attempts: connection refused"):
+        client.write("POST", "/connectors/KnPerson", person("T0012"), "insert")
     assert sleeps == [1.0, 2.0]
