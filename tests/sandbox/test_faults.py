@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,164 @@ def test_reset_after_a_write_leaves_the_outcome_unknown_but_written(
     after = api.all_rows("Profit_Persons")
     assert len(after) == len(before) + 1
     assert [r["LastName"] for r in after if r not in before] == ["Onzekerheid"]
+
+
+# ----------------------------------------------------------------------------- faults x writes
+
+# What a client meets, as a name: an HTTP status, or how the exchange broke.
+RESET, CUT, TIMEOUT = "reset", "cut off", "timeout"
+CLIENT_TIMEOUT_SECONDS = 0.4
+SLOW_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class WriteFault:
+    spec: dict[str, Any]
+    phase: str
+    meets: int | str  # what the client gets
+    lands: bool  # whether the write is in the data afterwards
+    afas_body: bool = False  # whether the answer is an AFAS error body
+
+
+# AFAS ("API-responses bij connectoren"): 500 with its body = not committed, 503 = nothing
+# processed; other answers after a write leave the outcome unknown, and the write landed.
+WRITE_FAULTS = {
+    "500-before": WriteFault({"status": 500}, "before", 500, False, afas_body=True),
+    "500-after": WriteFault({"status": 500}, "after", 500, False, afas_body=True),
+    "500-html-after": WriteFault({"status": 500, "body": "html"}, "after", 500, True),
+    "500-empty-after": WriteFault({"status": 500, "body": "empty"}, "after", 500, True),
+    "502-before": WriteFault({"status": 502}, "before", 502, False),
+    "502-after": WriteFault({"status": 502}, "after", 502, True),
+    "502-afas-after": WriteFault(
+        {"status": 502, "body": "afas"}, "after", 502, False, afas_body=True
+    ),
+    "503-before": WriteFault({"status": 503, "retry_after": 0}, "before", 503, False),
+    "503-after": WriteFault({"status": 503, "retry_after": 0}, "after", 503, False),
+    "503-html-after": WriteFault({"status": 503, "body": "html"}, "after", 503, False),
+    "504-before": WriteFault({"status": 504}, "before", 504, False),
+    "504-after": WriteFault({"status": 504}, "after", 504, True),
+    "401-after": WriteFault({"status": 401}, "after", 401, False),
+    "reset-before": WriteFault({"kind": "reset"}, "before", RESET, False),
+    "reset-after": WriteFault({"kind": "reset"}, "after", RESET, True),
+    "truncate-before": WriteFault({"kind": "truncate"}, "before", CUT, True),
+    "truncate-after": WriteFault({"kind": "truncate"}, "after", CUT, True),
+    "slow-before": WriteFault(
+        {"kind": "slow", "delay_seconds": SLOW_SECONDS}, "before", TIMEOUT, True
+    ),
+    "slow-after": WriteFault(
+        {"kind": "slow", "delay_seconds": SLOW_SECONDS}, "after", TIMEOUT, True
+    ),
+}
+
+
+def send(
+    sandbox: RunningSandbox, method: str, path: str, body: Any = None
+) -> requests.Response | str:
+    """The response, or the name of how the exchange broke (RESET, CUT, TIMEOUT)."""
+    try:
+        return requests.request(
+            method,
+            sandbox.base_url + path,
+            json=body,
+            headers={"Authorization": sandbox.tokens.full.header},
+            timeout=CLIENT_TIMEOUT_SECONDS,
+        )
+    except requests.exceptions.ReadTimeout:
+        return TIMEOUT
+    except requests.exceptions.ChunkedEncodingError:
+        return CUT
+    except requests.exceptions.ConnectionError as exc:
+        return CUT if "IncompleteRead" in str(exc) else RESET
+
+
+def assert_met(outcome: requests.Response | str, case: WriteFault) -> None:
+    if isinstance(case.meets, str):
+        assert outcome == case.meets
+        return
+    assert isinstance(outcome, requests.Response), outcome
+    assert outcome.status_code == case.meets
+    if case.afas_body:
+        assert set(outcome.json()) == {"externalMessage", "errorNumber", "profitLogReference"}
+    elif case.meets >= 500 and case.spec.get("body") == "html":
+        assert outcome.headers["Content-Type"].startswith("text/html")
+
+
+def plant(sandbox: RunningSandbox, case: WriteFault, connector: str, method: str) -> None:
+    sandbox.faults.add(**case.spec, phase=case.phase, connector=connector, method=method, times=1)
+
+
+def persons_by_id(api: RawClient) -> dict[str, dict[str, Any]]:
+    return {r["PersonId"]: r for r in api.all_rows("Profit_Persons")}
+
+
+@pytest.mark.parametrize("name", list(WRITE_FAULTS))
+def test_post_under_a_fault_lands_as_afas_says(
+    api: RawClient, afas_sandbox: RunningSandbox, name: str
+) -> None:
+    case = WRITE_FAULTS[name]
+    last_name = f"Fout{name.replace('-', '')}"
+    body = {"KnPerson": {"Element": {"Fields": {"MatchPer": "7", "LaNm": last_name}}}}
+    before = persons_by_id(api)
+    plant(afas_sandbox, case, "KnPerson", "POST")
+    assert_met(send(afas_sandbox, "POST", "/connectors/KnPerson", body), case)
+    after = persons_by_id(api)
+    landed = [r for r in after.values() if r["LastName"] == last_name]
+    assert len(landed) == (1 if case.lands else 0)
+    assert {k: r for k, r in after.items() if r["LastName"] != last_name} == before
+    # The fault was used once: the same write now simply works.
+    again = api.post("/connectors/KnPerson", body)
+    assert again.status_code == 201, again.text
+
+
+@pytest.mark.parametrize("name", ["500-after", "503-after", "502-after", "truncate-after"])
+def test_put_under_a_fault_lands_as_afas_says(
+    api: RawClient, afas_sandbox: RunningSandbox, name: str
+) -> None:
+    case = WRITE_FAULTS[name]
+    number, person = sorted(persons_by_id(api).items())[3]
+    body = {"KnPerson": {"Element": {"Fields": {"MatchPer": "0", "BcCo": number, "LaNm": "Nieuw"}}}}
+    plant(afas_sandbox, case, "KnPerson", "PUT")
+    assert_met(send(afas_sandbox, "PUT", "/connectors/KnPerson", body), case)
+    after = persons_by_id(api)
+    assert after[number]["LastName"] == ("Nieuw" if case.lands else person["LastName"])
+
+
+@pytest.mark.parametrize("name", ["500-after", "503-after", "504-after", "truncate-after"])
+def test_delete_under_a_fault_lands_as_afas_says(
+    api: RawClient, afas_sandbox: RunningSandbox, name: str
+) -> None:
+    case = WRITE_FAULTS[name]
+    before = {r["SqNo"] for r in api.all_rows("Profit_FreeTable_K01")}
+    log_before = len(api.all_rows("Profit_Deleted_Records"))
+    sq_no = sorted(before)[1]
+    plant(afas_sandbox, case, "KnCustomK01", "DELETE")
+    outcome = send(afas_sandbox, "DELETE", f"/connectors/KnCustomK01/KnCustomK01/@SqNo/{sq_no}")
+    assert_met(outcome, case)
+    after = {r["SqNo"] for r in api.all_rows("Profit_FreeTable_K01")}
+    assert after == (before - {sq_no} if case.lands else before)
+    log_after = len(api.all_rows("Profit_Deleted_Records"))
+    assert log_after == log_before + (1 if case.lands else 0)
+
+
+def test_a_rolled_back_insert_uses_up_no_number(
+    api: RawClient,
+    afas_sandbox: RunningSandbox,
+    afas_sandbox_factory: Callable[..., RunningSandbox],
+) -> None:
+    body = {"KnPerson": {"Element": {"Fields": {"MatchPer": "7", "LaNm": "Nummer"}}}}
+    afas_sandbox.faults.add(status=500, phase="after", connector="KnPerson", times=1)
+    assert api.post("/connectors/KnPerson", body).status_code == 500
+    first = api.post("/connectors/KnPerson", body)
+    assert first.status_code == 201, first.text
+    # A sandbox with the same data that never saw the fault gives its first insert the same.
+    twin = afas_sandbox_factory()
+    other = RawClient(twin, twin.tokens.full.header)
+    try:
+        second = other.post("/connectors/KnPerson", body)
+    finally:
+        other.close()
+    assert second.status_code == 201, second.text
+    assert first.json()["results"] == second.json()["results"]
 
 
 # ----------------------------------------------------------------------------- latency
