@@ -165,6 +165,7 @@ def _build_into(
 
 
 def _read(path: Path) -> sqlite3.Connection:
+    """The file's data in memory: a template, only ever the source of ``Store.copy_of``."""
     conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
     file_conn = _open_read_only(path)
     try:

@@ -9,7 +9,9 @@ table dumps of two independently built templates.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import logging
 import os
 import re
 import signal
@@ -24,15 +26,17 @@ from typing import Any
 import pytest
 import requests
 
-from afas_sandbox import RunningSandbox, TemplateCache
+from afas_sandbox import RunningSandbox, TemplateCache, start_sandbox
 from afas_sandbox.cli import build_parser
 from afas_sandbox.datasets import load_dataset
+from afas_sandbox.dbfile import inspect
 from afas_sandbox.store import build_template
 from tests.sandbox.conftest import RawClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_LIMIT_SECONDS = 60.0
 STOP_LIMIT_SECONDS = 20.0
+SERVE = (sys.executable, "-m", "afas_sandbox", "serve")
 TOKEN_XML = re.compile(r"<token>.*?</token>")
 
 
@@ -61,39 +65,42 @@ def cli_env() -> dict[str, str]:
     return env
 
 
+@contextlib.contextmanager
+def serving(
+    folder: Path, env: dict[str, str], *args: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """``afas-sandbox serve --port 0 --url-file F *args``: (process, url, its output file)."""
+    url_file = folder / "url.txt"
+    url_file.unlink(missing_ok=True)
+    out_file = folder / "output.txt"
+    with out_file.open("wb") as out:
+        process = subprocess.Popen(
+            [*SERVE, "--port", "0", "--url-file", str(url_file), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env=env,
+        )
+    try:
+        yield process, wait_for_file(url_file, process), out_file
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=STOP_LIMIT_SECONDS)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=STOP_LIMIT_SECONDS) == 0
+
+
 @pytest.fixture
 def served(
     tmp_path: Path, cli_env: dict[str, str]
 ) -> Iterator[tuple[subprocess.Popen[bytes], str, str]]:
     """``afas-sandbox serve --port 0 --rows 500 --url-file F``: (process, url, stdout so far)."""
-    url_file = tmp_path / "url.txt"
-    out_file = tmp_path / "stdout.txt"
-    with out_file.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "afas_sandbox",
-                "serve",
-                "--port",
-                "0",
-                "--rows",
-                "500",
-                "--url-file",
-                str(url_file),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
-            env=cli_env,
-        )
-    try:
-        url = wait_for_file(url_file, process)
+    with serving(tmp_path, cli_env, "--rows", "500") as (process, url, out_file):
         yield process, url, out_file.read_text(encoding="utf-8")
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=STOP_LIMIT_SECONDS)
 
 
 def test_serve_prints_url_and_tokens_and_serves_until_sigterm(
@@ -172,6 +179,120 @@ def test_build_then_start_reuses_the_file(
     assert db.stat().st_mtime_ns == stat.st_mtime_ns
     assert db.stat().st_ino == stat.st_ino
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+
+
+def file_state(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return hashlib.sha256(path.read_bytes()).hexdigest(), stat.st_mtime_ns, stat.st_ino
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "afas_sandbox", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def transactions_served(url: str, token_xml: str) -> int:
+    response = requests.get(
+        url + "/connectors/Profit_Transactions",
+        params={"skip": -1, "take": -1},
+        headers={"Authorization": header_of(token_xml)},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return len(response.json()["rows"])
+
+
+def full_token(output: str) -> str:
+    line = next(line for line in output.splitlines() if "token full" in line)
+    found = TOKEN_XML.search(line)
+    assert found is not None, line
+    return found.group(0)
+
+
+def test_serve_reuses_a_sandbox_file_with_the_size_it_was_built_with(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    db = tmp_path / "big.sqlite"
+    built = run_cli(cli_env, "build", "--db", str(db), "--rows", "1234")
+    assert built.returncode == 0, built.stderr
+    before = file_state(db)
+    again = run_cli(cli_env, "build", "--db", str(db))  # nothing to do: the file holds it
+    assert again.returncode == 0, again.stderr
+    assert "1234 rows" in again.stdout
+    with serving(tmp_path, cli_env, "--db", str(db)) as (process, url, out_file):
+        output = out_file.read_text(encoding="utf-8")
+        assert "(seed 1, 1234 rows)" in output
+        assert transactions_served(url, full_token(output)) == 1234
+        stop(process)
+    assert "ERROR" not in out_file.read_text(encoding="utf-8")
+    assert file_state(db) == before
+
+
+def test_serve_with_other_rows_and_rebuild_says_so_and_rebuilds(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    db = tmp_path / "demo.sqlite"
+    assert run_cli(cli_env, "build", "--db", str(db), "--rows", "800").returncode == 0
+    args = ("--db", str(db), "--rows", "300", "--rebuild")
+    with serving(tmp_path, cli_env, *args) as (process, url, out_file):
+        output = out_file.read_text(encoding="utf-8")
+        assert transactions_served(url, full_token(output)) == 300
+        stop(process)
+    rebuilt = [line for line in output.splitlines() if "INFO: rebuilding" in line]
+    assert len(rebuilt) == 1, output
+    assert "800 rows" in rebuilt[0]
+    assert "300 rows" in rebuilt[0]
+    found = inspect(db)
+    assert found is not None
+    assert (found.dataset, found.seed, found.rows) == ("demo", 1, 300)
+
+
+def write_legacy_file(path: Path, rows: int) -> None:
+    """A sandbox file as versions before the application_id marker wrote it."""
+    template = build_template(load_dataset("demo"), seed=1, rows=rows)
+    target = sqlite3.connect(path)
+    template.backup(target)
+    target.close()
+    template.close()
+
+
+def test_a_sandbox_file_without_the_marker_is_still_recognised_and_reused(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "old.sqlite"
+    write_legacy_file(db, rows=700)
+    before = file_state(db)
+    with start_sandbox(db_path=db, templates=TemplateCache()) as sandbox:
+        assert (sandbox.seed, sandbox.size) == (1, 700)
+        assert len(sandbox.rows("Profit_Transactions")) == 700
+    assert file_state(db) == before
+
+
+def test_a_sandbox_file_of_another_dataset_version_is_rebuilt_alike(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "stale.sqlite"
+    write_legacy_file(db, rows=400)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE sandbox_meta SET value = '0' WHERE key = 'dataset_version'")
+    conn.commit()
+    conn.close()
+    with (
+        caplog.at_level(logging.INFO, logger="afas_sandbox"),
+        start_sandbox(db_path=db, templates=TemplateCache()) as sandbox,
+    ):
+        assert len(sandbox.rows("Profit_Transactions")) == 400
+    assert any("another afas-sandbox version" in m for m in caplog.messages), caplog.messages
+    found = inspect(db)
+    assert found is not None
+    assert (found.dataset_version, found.rows) == (load_dataset("demo").version, 400)
 
 
 # ----------------------------------------------------------------------------- determinism
