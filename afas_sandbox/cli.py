@@ -114,7 +114,10 @@ def _data_options(parser: argparse.ArgumentParser, *, db_required: bool = False)
     parser.add_argument(
         "--rows",
         type=_rows,
-        help=f"rows of the large connector Profit_Transactions, 0-{MAX_ROWS} (see --db)",
+        help=(
+            f"rows of the large connector Profit_Transactions, 0-{MAX_ROWS} (default 20000 "
+            "for demo; see --db)"
+        ),
     )
     parser.add_argument("--db", type=Path, required=db_required, help=DB_HELP)
     parser.add_argument(

@@ -284,6 +284,6 @@ def _bind_problem(host: str, port: int, exc: OSError) -> str:
 
 
 def _not_ready(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-    """Answers the (queued) requests that arrive while the dataset is still being built."""
+    """The app until the sandbox is ready; never reached, as serving starts only after that."""
     start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
     return [b"afas-sandbox is starting"]
