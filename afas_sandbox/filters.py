@@ -4,13 +4,15 @@ Compact form: ``filterfieldids``, ``filtervalues`` and ``operatortypes`` are par
 ``,`` separates AND-ed conditions and ``;`` separates OR-groups; the separators must stand at the
 same positions in all three (afas-rest-api.md section 3.2). ``filterjson`` holds
 ``{"Filters": {"Filter": [{"Field": [{"@FieldId", "@OperatorType", "#text"}]}]}}``: fields inside
-one Filter are AND-ed, Filters are OR-ed.
+one Filter are AND-ed, Filters are OR-ed. Numbers in ``filterjson`` are read as ``Decimal``, so a
+value keeps every digit it was written with (a float would round ``1234567890123456789.12``).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 OPERATORS = range(1, 16)
@@ -60,7 +62,7 @@ def parse_compact(field_ids: str | None, values: str | None, operators: str | No
 def parse_json(text: str) -> Filter:
     """Parse a ``filterjson`` value (already URL-decoded)."""
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_float=Decimal, parse_constant=Decimal)
         filters = _as_list(document["Filters"]["Filter"])
         groups: Filter = []
         for flt in filters:

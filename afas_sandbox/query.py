@@ -8,7 +8,12 @@ afas-rest-api.md sections 3.2-3.5 and 9:
 - without ``orderbyfieldids`` the order differs between calls (a random rotation), and rows that
   tie on the requested order come back in a random order too, as a database gives them;
 - timestamps are compared as stored (sub-second) and shown rounded to the second with a false
-  ``Z``; strings compare case-insensitively, as SQL Server's default collation does.
+  ``Z``; strings compare case-insensitively, as SQL Server's default collation does;
+- decimals are stored as text with their exact digits: shown as JSON numbers with those digits
+  (``json(column)``, never a float's rounding or exponent), sorted and compared by value with
+  the ``AFAS_DECIMAL`` collation (store.py);
+- a number AFAS could not read as its integer type (skip/take, int filter values beyond 64 bits)
+  is treated as AFAS treats text there, never passed on to SQLite.
 """
 
 from __future__ import annotations
@@ -16,13 +21,18 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from afas_sandbox.filters import Condition, Filter
 from afas_sandbox.model import CONTROL_DATETIME, CONTROL_TIME, GetConnectorDef, GetField
+from afas_sandbox.store import DECIMAL_COLLATION
 
 DEFAULT_TAKE = 100
 _LARGE_PRIME = 2147483647
+INT32_MAX = 2**31 - 1  # skip and take are Int32 on AFAS
+INT64_MAX = 2**63 - 1  # SQLite's INTEGER
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 _DATE_VALUE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?")
 _TIME_VALUE = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?")
 _TRUE = {"true", "1", "-1", "ja", "yes"}
@@ -65,12 +75,19 @@ def parse_paging(skip_text: str | None, take_text: str | None) -> Paging:
 
 
 def _int_or(text: str | None, default: int) -> int:
-    if text is None:
-        return default
-    try:
-        return int(text.strip())
-    except ValueError:
-        return default
+    """An Int32 parameter; anything else (text, a fraction, a number beyond 32 bits) is
+    ``default``, as for a parameter AFAS cannot read."""
+    value = None if text is None else whole_number(text.strip(), INT32_MAX)
+    return default if value is None else value
+
+
+def whole_number(text: str, limit: int) -> int | None:
+    """``text`` as an integer from ``-limit - 1`` to ``limit``, or ``None`` (digits are checked
+    before ``int()``, which refuses thousands of digits with an error of its own)."""
+    if not _WHOLE_NUMBER.fullmatch(text) or len(text.lstrip("+-").lstrip("0")) > len(str(limit)):
+        return None
+    value = int(text)
+    return value if -limit - 1 <= value <= limit else None
 
 
 def output_expression(field: GetField) -> str:
@@ -91,7 +108,17 @@ def output_expression(field: GetField) -> str:
         )
     if field.data_type == "date":
         return f"substr({column}, 1, 19) || 'Z'"
+    if field.data_type == "decimal":
+        # The stored text is a JSON number with every digit; json() puts it in as it is.
+        return f"json({column})"
     return column
+
+
+def sort_expression(field: GetField) -> str:
+    """The SQL that orders and compares one field's stored values: decimals by value."""
+    if field.data_type == "decimal":
+        return f"{field.column} COLLATE {DECIMAL_COLLATION}"
+    return field.column
 
 
 def row_json_expression(connector: GetConnectorDef) -> str:
@@ -139,7 +166,8 @@ def compile_page(
             field = connector.field(field_id)
             if field is None:
                 raise FieldNotFoundError(field_id)
-            terms.append(f"{field.column} DESC" if descending else field.column)
+            term = sort_expression(field)
+            terms.append(f"{term} DESC" if descending else term)
         # Ties on the requested order come back in a different order on every call.
         terms.append(f"(({rowid} * ?) % {_LARGE_PRIME})")
         sql = f"{select} WHERE {where_sql} ORDER BY {', '.join(terms)}{limit_sql}"
@@ -197,7 +225,7 @@ def _condition_sql(field: GetField, condition: Condition) -> tuple[str, list[Any
         return _like(text_column, raw, "{}", negate=op == 7)
     value = coerce_filter_value(field, raw)
     symbol = {1: "=", 2: ">=", 3: "<=", 4: ">", 5: "<", 7: "<>"}[op]
-    return f"{column} {symbol} ?", [value]
+    return f"{sort_expression(field)} {symbol} ?", [value]
 
 
 def _empty_sql(field: GetField) -> str:
@@ -218,15 +246,13 @@ def coerce_filter_value(field: GetField, raw: str) -> Any:
     """Turn a filter value into the stored representation of the field's type."""
     text = raw.strip()
     if field.data_type == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise QueryError("An unexpected error has occurred.") from None
+        # A value beyond 64 bits fails AFAS's conversion as text does (and SQLite's binding).
+        value = whole_number(text, INT64_MAX)
+        if value is None:
+            raise QueryError("An unexpected error has occurred.")
+        return value
     if field.data_type == "decimal":
-        try:
-            return float(text)
-        except ValueError:
-            raise QueryError("An unexpected error has occurred.") from None
+        return _decimal_filter_value(text)
     if field.data_type == "boolean":
         if text.lower() in _TRUE:
             return 1
@@ -236,6 +262,18 @@ def coerce_filter_value(field: GetField, raw: str) -> Any:
     if field.data_type == "date":
         return _date_value(field, text)
     return raw
+
+
+def _decimal_filter_value(text: str) -> str:
+    """A finite number, as text for the ``AFAS_DECIMAL`` collation (exponent form is fine there
+    and keeps ``1e999999999`` short)."""
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise QueryError("An unexpected error has occurred.") from None
+    if not number.is_finite():
+        raise QueryError("An unexpected error has occurred.")
+    return str(number)
 
 
 def _date_value(field: GetField, text: str) -> str:

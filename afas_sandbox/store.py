@@ -3,6 +3,10 @@
 Every sandbox gets its own in-memory database, copied from a template with SQLite's backup API
 (milliseconds for the demo data), so tests never share state. ``--db PATH`` keeps a built
 template on disk so large datasets are generated only once.
+
+Decimals are stored as TEXT holding their exact digits (SQLite has no decimal type, and a REAL
+keeps 15 of them): every connection made here knows the ``AFAS_DECIMAL`` collation, which
+compares such texts by value, so that queries sort and filter decimal columns by number.
 """
 
 from __future__ import annotations
@@ -11,12 +15,33 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from afas_sandbox.datasets import Dataset
 
 FORMAT_VERSION = "1"
+DECIMAL_COLLATION = "AFAS_DECIMAL"
+
+
+def _as_decimal(text: str) -> Decimal | None:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def compare_decimals(left: str, right: str) -> int:
+    """The ``AFAS_DECIMAL`` collation: texts that hold numbers compare by value (``0.10`` equals
+    ``0.1``); a text that is no number (never written by the sandbox) sorts after every number."""
+    a, b = _as_decimal(left), _as_decimal(right)
+    if a is not None and b is not None:
+        return (a > b) - (a < b)
+    if a is not None or b is not None:
+        return -1 if a is not None else 1
+    return (left > right) - (left < right)
 
 
 class Store:
@@ -60,6 +85,7 @@ class Store:
 def _memory_connection() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = OFF")
+    conn.create_collation(DECIMAL_COLLATION, compare_decimals)
     return conn
 
 

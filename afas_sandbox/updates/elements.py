@@ -4,6 +4,8 @@ Accepted shapes (afas-rest-api.md section 6.2): ``Element`` as an object or an a
 ``Objects`` as a map or a list of single-key maps; ``@Action`` inside ``Fields`` (or, as an
 older AFAS document had it, on the Element); ``@``-prefixed key attributes. Checks: unknown
 fields and objects, mandatory fields on insert, types, lengths, code-table values, ``notzero``.
+Numbers arrive as ``Decimal`` (numbers.py): a decimal is kept exactly, or refused when it has
+more digits or places than its field's metainfo allows; it is never rounded.
 """
 
 from __future__ import annotations
@@ -12,17 +14,26 @@ import base64
 import binascii
 import re
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from afas_sandbox.model import CONTROL_DATETIME, UpdateConnectorDef, UpdateField, UpdateObjectDef
 from afas_sandbox.responses import ERROR_VALUE_DOES_NOT_EXIST
 from afas_sandbox.updates.messages import message
+from afas_sandbox.updates.numbers import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_DECIMAL_DIGITS,
+    MAX_INT_DIGITS,
+    decimal_text,
+    size_of,
+)
 from afas_sandbox.updates.writer import Element, UpdateRejectedError
 
 ACTIONS = ("insert", "update", "delete")
-_INT = re.compile(r"-?\d+")
-_DECIMAL = re.compile(r"-?\d+(\.\d+)?|-?\.\d+")
+_INT = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?|-?\.[0-9]+")
+MAX_SHOWN_CHARS = 50
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?Z?)?")
 _KINDS = {
     "int": ("integer", "geheel getal"),
@@ -129,7 +140,8 @@ class Validator:
             code = str(stored)
             if code not in {c for c, _ in field.values}:
                 raise self.reject("not_exist", ERROR_VALUE_DOES_NOT_EXIST, label=field.label)
-        if field.notzero and field.data_type in ("int", "decimal") and stored == 0:
+        numeric = field.data_type in ("int", "decimal")
+        if field.notzero and numeric and Decimal(stored) == 0:
             raise self.reject("not_zero", label=field.label, field=field.field_id, object=obj.name)
         return stored
 
@@ -137,24 +149,20 @@ class Validator:
         kind = field.data_type
         text = value if isinstance(value, str) else None
         if kind == "int":
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            if text is not None and _INT.fullmatch(text.strip()):
-                return int(text)
+            number = _number(value, _INT)
+            if number is not None and number == number.to_integral_value():
+                return self._integer(obj, field, number)
         elif kind == "decimal":
-            number = _decimal(value)
+            number = _number(value, _DECIMAL)
             if number is not None:
-                quantum = Decimal(1).scaleb(-field.decimals)
-                return float(number.quantize(quantum, rounding=ROUND_HALF_UP))
+                return self._decimal(obj, field, number)
         elif kind == "boolean":
             if isinstance(value, bool):
                 return int(value)
-            if value in (0, 1) or (
-                text is not None and text.lower() in ("true", "false", "1", "0")
-            ):
-                return int(str(value).lower() in ("true", "1"))
+            if isinstance(value, Decimal) and value in (0, 1):
+                return int(value == 1)
+            if text is not None and text.lower() in ("true", "false", "1", "0"):
+                return int(text.lower() in ("true", "1"))
         elif kind == "date":
             stored = _date(text, field) if text is not None else None
             if stored is not None:
@@ -163,7 +171,11 @@ class Validator:
             if text is not None and _is_base64(text):
                 return text
         else:
-            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            if (
+                isinstance(value, (str, int, Decimal))
+                and not isinstance(value, bool)
+                and (not isinstance(value, Decimal) or value.is_finite())
+            ):
                 result = str(value)
                 if field.length and len(result) > field.length:
                     raise self.reject(
@@ -177,25 +189,73 @@ class Validator:
         english, dutch = _KINDS[kind]
         raise self.reject(
             "bad_type",
-            value=str(value)[:50],
+            value=_shown(value),
             kind=dutch if self.language == "nl" else english,
             label=field.label,
             field=field.field_id,
             object=obj.name,
         )
 
+    def _integer(self, obj: UpdateObjectDef, field: UpdateField, number: Decimal) -> int:
+        """A whole number of at most ``length`` digits that fits SQLite's INTEGER."""
+        limit = min(field.length or MAX_INT_DIGITS, MAX_INT_DIGITS + 1)
+        if size_of(number).integer_digits > limit or not INT64_MIN <= int(number) <= INT64_MAX:
+            raise self._too_large(obj, field, number, limit)
+        return int(number)
 
-def _decimal(value: Any) -> Decimal | None:
+    def _decimal(self, obj: UpdateObjectDef, field: UpdateField, number: Decimal) -> str:
+        """The exact text of ``number`` with the field's places, or a refusal (never rounded)."""
+        decimals = max(field.decimals, 0)
+        length = field.length or MAX_DECIMAL_DIGITS
+        size = size_of(number)
+        if size.places > decimals:
+            raise self.reject(
+                "too_many_places",
+                value=_shown(number),
+                decimals=decimals,
+                label=field.label,
+                field=field.field_id,
+                object=obj.name,
+            )
+        if size.integer_digits > length - decimals:
+            raise self._too_large(obj, field, number, max(length - decimals, 0))
+        return decimal_text(number, decimals)
+
+    def _too_large(
+        self, obj: UpdateObjectDef, field: UpdateField, number: Decimal, digits: int
+    ) -> UpdateRejectedError:
+        return self.reject(
+            "too_many_digits",
+            value=_shown(number),
+            digits=digits,
+            label=field.label,
+            field=field.field_id,
+            object=obj.name,
+        )
+
+
+def _number(value: Any, pattern: re.Pattern[str]) -> Decimal | None:
+    """A finite number from a JSON number (a ``Decimal``, see numbers.py) or a numeric text."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return Decimal(str(value))
-    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, (int, float)):
+        number = Decimal(value) if isinstance(value, int) else Decimal(str(value))
+    elif isinstance(value, str) and pattern.fullmatch(value.strip()):
         try:
-            return Decimal(value.strip())
+            number = Decimal(value.strip())
         except InvalidOperation:
             return None
-    return None
+    else:
+        return None
+    return number if number.is_finite() else None
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: at most ``MAX_SHOWN_CHARS`` characters."""
+    text = str(value)
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 3] + "..."
 
 
 def _date(text: str, field: UpdateField) -> str | None:

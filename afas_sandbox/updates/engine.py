@@ -5,11 +5,13 @@ with or without ``@`` before the key fields, composite keys comma-separated, and
 objects appended after their parent's keys. Any rejected element rolls back the whole body and
 answers 500 with an ``externalMessage``; success is 201 ``{"results": {<root>: {...}}}`` (an
 array of key sets when ``Element`` was an array), and 200 with an empty body for DELETE.
+Numbers in a body are read as ``Decimal`` (numbers.py): a decimal lands with every digit or
+not at all, and NaN, Infinity or a huge exponent is refused with the 500 body, like any value
+that does not fit its field.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from afas_sandbox.model import UpdateConnectorDef
@@ -23,6 +25,7 @@ from afas_sandbox.responses import (
 from afas_sandbox.store import Store
 from afas_sandbox.updates.elements import Validator
 from afas_sandbox.updates.messages import message
+from afas_sandbox.updates.numbers import read_body
 from afas_sandbox.updates.writer import (
     DeleteTarget,
     Element,
@@ -51,8 +54,8 @@ def run_write(
             message("verb_not_supported", language, verb=verb), number=ERROR_NOT_AUTHORIZED
         )
     try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        document = read_body(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return json_response({"message": "Invalid json"}, status=400)
     validator = Validator(language)
     try:

@@ -37,6 +37,18 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "The value for field '{label}' ({field}) in '{object}' is longer than {length} characters.",
         "De waarde voor veld '{label}' ({field}) in '{object}' is langer dan {length} tekens.",
     ),
+    "too_many_digits": (
+        "The value '{value}' does not fit field '{label}' ({field}) in '{object}': "
+        "at most {digits} digits before the decimal point.",
+        "De waarde '{value}' past niet in veld '{label}' ({field}) in '{object}': "
+        "maximaal {digits} cijfers voor de komma.",
+    ),
+    "too_many_places": (
+        "The value '{value}' has more than {decimals} decimals for field '{label}' ({field}) "
+        "in '{object}'.",
+        "De waarde '{value}' heeft meer dan {decimals} decimalen voor veld '{label}' ({field}) "
+        "in '{object}'.",
+    ),
     "not_exist": (
         "The entered value for '{label}' does not exist.",
         "De ingevoerde waarde voor '{label}' bestaat niet.",

@@ -24,7 +24,7 @@ from afas_sandbox.datasets.demo.writers import (
     SubjectWriter,
 )
 
-DATASET_VERSION = "2"  # 2: undated free-table rows
+DATASET_VERSION = "3"  # 2: undated free-table rows; 3: decimals stored as exact text
 DEFAULT_TRANSACTION_ROWS = 20_000
 
 FULL_ACCESS = AppConnector(name="Singer integratie (volledig)", user="12345.SINGER")

@@ -6,7 +6,8 @@ Conventions that the connector definitions rely on:
 - dates are stored as ``YYYY-MM-DDT00:00:00``, times as ``1900-01-01THH:MM:SS``, and audit
   timestamps as Amsterdam local time with microseconds (``YYYY-MM-DDTHH:MM:SS.ffffff``), so plain
   string comparison is chronological and a filter on the second compares the stored value;
-- booleans are 0/1, decimals REAL rounded to their AFAS ``decimals``, blobs base64 text.
+- booleans are 0/1, blobs base64 text, decimals TEXT with their exact digits (a REAL keeps
+  15), compared by value through the ``AFAS_DECIMAL`` collation (afas_sandbox/store.py).
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ CREATE TABLE employees (
     end_date TEXT,
     function_code TEXT COLLATE NOCASE,
     department_code TEXT COLLATE NOCASE,
-    hours_per_week REAL,
-    salary REAL,
+    hours_per_week TEXT,
+    salary TEXT,
     work_start_time TEXT,
     created TEXT NOT NULL,
     modified TEXT NOT NULL
@@ -83,11 +84,11 @@ CREATE TABLE debtors (
     debtor_id TEXT PRIMARY KEY COLLATE NOCASE,
     relation_bc_co TEXT COLLATE NOCASE,
     name TEXT NOT NULL COLLATE NOCASE,
-    credit_limit REAL,
+    credit_limit TEXT,
     payment_condition TEXT COLLATE NOCASE,
     blocked INTEGER NOT NULL DEFAULT 0,
     vat_number TEXT COLLATE NOCASE,
-    balance REAL,
+    balance TEXT,
     currency TEXT COLLATE NOCASE,
     created TEXT NOT NULL,
     modified TEXT NOT NULL
@@ -129,8 +130,8 @@ CREATE TABLE transactions (
     entry_date TEXT NOT NULL,
     document_date TEXT,
     document_no TEXT COLLATE NOCASE,
-    amount_debit REAL,
-    amount_credit REAL,
+    amount_debit TEXT,
+    amount_credit TEXT,
     created TEXT NOT NULL,
     modified TEXT NOT NULL,
     PRIMARY KEY (unit_id, entry_no, seq_no)
@@ -139,7 +140,7 @@ CREATE INDEX transactions_modified ON transactions (modified, unit_id, entry_no,
 CREATE TABLE custom_k01 (
     sq_no INTEGER PRIMARY KEY,
     project_name TEXT NOT NULL COLLATE NOCASE,
-    budget REAL,
+    budget TEXT,
     start_date TEXT,
     active INTEGER,
     status TEXT COLLATE NOCASE,
