@@ -414,3 +414,9 @@ def test_skip_or_take_beyond_32_bits_counts_as_not_given(
     page = response.json()
     assert (page["skip"], page["take"]) == (0, int(take) if len(take) < 3 else 100)
     assert len(page["rows"]) == 3  # from the first row, at most 100
+
+
+@pytest.mark.parametrize("subject", ["9" * 30, "%C2%B2"], ids=["beyond-64-bits", "superscript"])
+def test_a_subject_id_that_is_no_64_bit_number_is_not_found(api: RawClient, subject: str) -> None:
+    response = api.get(f"/SubjectConnector/{subject}/{'A' * 32}")
+    assert response.status_code == 404, response.text
