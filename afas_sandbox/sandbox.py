@@ -21,12 +21,14 @@ from afas_sandbox.fault_responses import DiscardedWrites, fault_response
 from afas_sandbox.faults import FaultPlan, LatencyModel
 from afas_sandbox.filters import FilterSyntaxError, parse_compact, parse_json
 from afas_sandbox.query import (
+    INT64_MAX,
     QueryError,
     compile_page,
     parse_order,
     parse_paging,
     row_json_expression,
     rowid_range_sql,
+    whole_number,
 )
 from afas_sandbox.responses import (
     ERROR_NOT_AUTHORIZED,
@@ -259,10 +261,12 @@ class AFASSandbox:
             subject_text, file_id = rest
         else:
             subject_text, file_id = params.get("subjectid", ""), params.get("fileid", "")
-        if not subject_text.isdigit() or not file_id:
+        # A number beyond 64 bits (or in other scripts' digits) is no subject id: 404, no crash.
+        subject_id = whole_number(subject_text, INT64_MAX) if subject_text.isdigit() else None
+        if subject_id is None or not file_id:
             return not_found()
         with self.store.transaction() as conn:
-            found = self.dataset.subject_files(conn, int(subject_text), file_id)
+            found = self.dataset.subject_files(conn, subject_id, file_id)
         if found is None:
             return not_found()
         filename, mimetype, data = found
