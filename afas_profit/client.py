@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +71,8 @@ from afas_profit.metainfo import (
 )
 
 Row = dict[str, Any]
+DEFAULT_PARALLEL_REQUESTS = 4  # AFAS: at most 8 parallel calls per environment, "up to 5" advised
+MAX_PARALLEL_REQUESTS = 8
 CONNECTION_POOL_SIZE = 16  # above AFAS's 8 parallel calls, so no request waits for a socket
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 LOGGER = logging.getLogger("afas_profit.client")
@@ -151,8 +154,11 @@ class ProfitClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         logger: logging.Logger | None = None,
+        max_in_flight: int = MAX_PARALLEL_REQUESTS,
     ) -> None:
+        """``max_in_flight`` bounds the requests in flight through this client, all threads."""
         self.environment = environment
+        self._in_flight = threading.BoundedSemaphore(max(1, max_in_flight))
         self.session = session or _new_session()
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
@@ -175,9 +181,13 @@ class ProfitClient:
         headers = self.environment.headers()
         for attempt in range(1, self.retry.max_tries + 1):
             try:
-                response = self.session.get(
-                    url, params=params, headers=headers, timeout=self.environment.timeout_seconds
-                )
+                with self._in_flight:
+                    response = self.session.get(
+                        url,
+                        params=params,
+                        headers=headers,
+                        timeout=self.environment.timeout_seconds,
+                    )
             except requests.RequestException as exc:
                 self._retry_or_raise(what, attempt, _transport_reason(exc), None)
                 continue
@@ -246,14 +256,16 @@ class ProfitClient:
         url = self.environment.base_url + path
         for attempt in range(1, self.retry.max_tries + 1):
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers=headers,
-                    timeout=self.environment.timeout_seconds,
-                    stream=True,
-                )
+                with self._in_flight:
+                    response = self.session.request(
+                        method,
+                        url,
+                        data=data,
+                        headers=headers,
+                        timeout=self.environment.timeout_seconds,
+                        stream=True,
+                    )
+                    content = _read_body(response)
             except requests.RequestException as exc:
                 reason = _transport_reason(exc)
                 if not never_sent(exc):
@@ -263,17 +275,14 @@ class ProfitClient:
                     ) from None
                 self._retry_or_raise(what, attempt, reason, None)
                 continue
-            with response:
-                status = response.status_code
-                try:
-                    content = response.content
-                except requests.RequestException as exc:
-                    if status < 300:
-                        return WriteResult(status, None)  # accepted; the keys were cut off
-                    raise AFASOutcomeUnknownError(
-                        f"{what}: HTTP {status} and then {_transport_reason(exc)}; it may or may "
-                        "not have been written."
-                    ) from None
+            status = response.status_code
+            if isinstance(content, requests.RequestException):
+                if status < 300:
+                    return WriteResult(status, None)  # accepted; the keys were cut off
+                raise AFASOutcomeUnknownError(
+                    f"{what}: HTTP {status} and then {_transport_reason(content)}; it may or may "
+                    "not have been written."
+                )
             meaning = write_meaning(status, content)
             if meaning is Meaning.SUCCESS:
                 return WriteResult(status, _results(content))
@@ -322,6 +331,15 @@ class ProfitClient:
             wait,
         )
         self.sleep(wait)
+
+
+def _read_body(response: requests.Response) -> bytes | requests.RequestException:
+    """The whole body, or the error that cut it off (the status line did arrive)."""
+    with response:
+        try:
+            return response.content
+        except requests.RequestException as exc:
+            return exc
 
 
 def _new_session() -> requests.Session:

@@ -47,6 +47,7 @@ from afas_profit.filters import Condition, Op, and_all, filter_params, order_par
 from afas_profit.times import filter_value, parse_afas_datetime
 
 Row = dict[str, Any]
+HashedRow = tuple[str, str, Row]  # (shown replication key, content hash, row)
 ONE_SECOND = timedelta(seconds=1)
 
 
@@ -160,7 +161,10 @@ class IncrementalCursor(Cursor):
         take: int,
         extra: Sequence[Condition] = (),
         seen: SeenRows | None = None,
+        progress: dict[str, Any] | None = None,
     ) -> None:
+        """``progress``: a dict to keep the progress in (its ``lo`` and ``seen`` are set; other
+        keys stay), so a reader can hand one live checkpoint through several cursors."""
         self.replication_key = replication_key
         self.keys = tuple(keys)
         self.lo = lo
@@ -170,13 +174,15 @@ class IncrementalCursor(Cursor):
         self.seen = seen or SeenRows()
         self.dense = False
         self.done = lo >= hi
-        self.progress: dict[str, Any] = {"lo": filter_value(lo), "seen": self.seen.as_state()}
+        self.progress: dict[str, Any] = {} if progress is None else progress
+        self.progress["lo"] = filter_value(lo)
+        self.progress["seen"] = self.seen.as_state()
         self._frontier: datetime | None = None
         self._frontier_shown = ""
 
     def request(self) -> PageRequest:
         r = self.replication_key
-        upper = self.lo + ONE_SECOND if self.dense else self.hi
+        upper = min(self.lo + ONE_SECOND, self.hi) if self.dense else self.hi
         bounds = [
             Condition(r, Op.AT_LEAST, filter_value(self.lo)),
             Condition(r, Op.LESS, filter_value(upper)),
@@ -187,10 +193,18 @@ class IncrementalCursor(Cursor):
         return PageRequest(where, (r, *self.keys), skip=0, take=self.take)
 
     def accept(self, rows: list[Row]) -> Iterator[Row]:
-        r = self.replication_key
-        return self._emit([(str(row.get(r)), row_hash(row), row) for row in rows])
+        return self.accept_hashed(self.hashed(rows))
 
-    def _emit(self, page: list[tuple[str, str, Row]]) -> Iterator[Row]:
+    def hashed(self, rows: list[Row]) -> list[HashedRow]:
+        """The page as (shown R, content hash, row): what the cursor reads of each row."""
+        r = self.replication_key
+        return [(str(row.get(r)), row_hash(row), row) for row in rows]
+
+    def accept_hashed(self, page: list[HashedRow]) -> Iterator[Row]:
+        """``accept`` for a page already ``hashed`` (two cursors can share the work)."""
+        return self._emit(page)
+
+    def _emit(self, page: list[HashedRow]) -> Iterator[Row]:
         """Yield the page's rows (shown R, hash, row) not emitted before; then move on."""
         page_start = self.lo
         for shown, digest, row in page:

@@ -18,13 +18,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from afas_profit.client import ProfitClient
-from afas_profit.cursor import IncrementalCursor, SeenRows
+from afas_profit.cursor import IncrementalCursor
 from afas_profit.errors import AFASConfigError
 from afas_profit.filters import Condition, Op
 from afas_profit.metainfo import GetConnectorInfo
 from afas_profit.records import RecordConverter
 from afas_profit.schema_mapping import DELETED_AT
-from afas_profit.times import parse_afas_datetime
+from afas_profit.window import EARLIEST, Progress
 
 LOG_PAGE_SIZE = 1000
 
@@ -85,20 +85,19 @@ class DeletesReader:
         self.converter = RecordConverter(connector, zone)
         self.entity = log.entities[connector.id]
 
-    def cursor(self, *, lo: datetime, hi: datetime, progress: Any) -> IncrementalCursor:
-        """A cursor over this entity's log rows in ``[lo, hi)``, resuming from ``progress``."""
-        seen = SeenRows()
-        if isinstance(progress, dict) and progress.get("lo"):
-            lo = parse_afas_datetime(str(progress["lo"]))
-            seen = SeenRows.from_state(progress.get("seen"))
+    def cursor(
+        self, *, lo: datetime | None, hi: datetime, progress: Progress | None
+    ) -> IncrementalCursor:
+        """A cursor over this entity's log rows in ``[lo, hi)`` (``lo`` None: all history),
+        resuming from ``progress``."""
         return IncrementalCursor(
             self.log.date_field,
             (),
-            lo=lo,
+            lo=progress.lo if progress else (lo or EARLIEST),
             hi=hi,
             take=LOG_PAGE_SIZE,
             extra=(Condition(self.log.entity_field, Op.EQUAL, self.entity),),
-            seen=seen,
+            seen=progress.seen if progress else None,
         )
 
     def records(self, cursor: IncrementalCursor, warn: Any) -> Iterator[dict[str, Any]]:

@@ -111,7 +111,10 @@ def test_functional_500_fails_the_sync_quoting_afas_and_naming_connector_and_pag
             )
         )
 
-    config = base_config(afas_sandbox, page_size=50, connectors=["Profit_Debtors"])
+    # One request at a time, so "the second request" is the second page (no partition probes).
+    config = base_config(
+        afas_sandbox, page_size=50, connectors=["Profit_Debtors"], max_parallel_requests=1
+    )
     run = run_tap(config, before_sync=add_fault, expect_error=True)
     message = run.error_text
     assert FUNCTIONAL_MESSAGE in message
