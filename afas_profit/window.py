@@ -19,9 +19,9 @@
   row, and is the one ``checkpoint()`` returns. As partitions are contiguous and emitted in
   order, "the partitions completed and the position inside the current one" is one position:
   the current partition's ``lo`` and ``seen``. A resumed sync plans ``[lo, hi)`` again.
-- **Memory.** Pages read ahead of the emitting partition are capped at ``2 * parallel``; the
-  emitting partition's worker may always read. At most ``3 * parallel`` pages of ``take`` rows
-  are held, whatever the data size.
+- **Memory.** Pages requested or read but not yet emitted are capped at ``parallel``; only the
+  emitting partition's worker may go one page beyond. At most ``parallel + 2`` pages of ``take``
+  rows are held (with the page being emitted), whatever the data size.
 - **Requests.** The plain sequential loop needs one request per full page plus a last, shorter
   one. This reader sends, per window: 2 probes (1 when the window is empty), and one more short
   last page per partition and per split (``parallel - 1`` partitions, plus the splits made when
@@ -57,7 +57,6 @@ from afas_profit.filters import Condition, Op, and_all
 from afas_profit.times import filter_value, parse_afas_datetime
 
 EARLIEST = datetime(1900, 1, 1)
-BUFFERED_PAGES_PER_WORKER = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +143,7 @@ class WindowReader:
         self._cond = threading.Condition()
         self._partitions: list[_Partition] = []
         self._emitting: _Partition | None = None
-        self._buffered = 0
+        self._reserved = 0  # pages requested or read and not yet emitted
         self._hungry = 0
         self._readers = 0
         self._stop = False
@@ -280,22 +279,25 @@ class WindowReader:
 
     def _read(self, part: _Partition) -> None:
         cursor = self._cursor(part, part.seen)
-        cap = BUFFERED_PAGES_PER_WORKER * self.parallel
         while not cursor.done:
             with self._cond:
-                while self._buffered >= cap and part is not self._emitting and not self._stop:
+                while (
+                    self._reserved >= self.parallel
+                    and part is not self._emitting
+                    and not self._stop
+                ):
                     self._cond.wait()
                 if self._stop:
                     return
                 unassigned = sum(1 for p in self._partitions if not p.assigned)
                 if self._hungry > unassigned and not cursor.dense:
                     self._share(part, cursor)
+                self._reserved += 1
             page = cursor.hashed(self.client.get_rows(self.connector_id, cursor.request()))
             for _ in cursor.accept_hashed(page):
                 pass  # the twin cursor emits; this one only plans the next request
             with self._cond:
                 part.items.append(page)
-                self._buffered += 1
                 self._cond.notify_all()
 
     def _share(self, part: _Partition, cursor: IncrementalCursor) -> None:
@@ -342,7 +344,7 @@ class WindowReader:
                 part.items[taken] = []  # emitted pages are not kept
                 taken += 1
                 if isinstance(item, list):
-                    self._buffered -= 1
+                    self._reserved -= 1
                     self._cond.notify_all()
             if isinstance(item, datetime):
                 twin.hi = item

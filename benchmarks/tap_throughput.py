@@ -13,8 +13,18 @@ Prints both (median of ``--repeat`` runs) and their ratio, then the tap's peak m
 of the tap process, via GNU ``/usr/bin/time``) at each of ``--memory-rows``: it should stay flat
 as the data grows.
 
+With ``--latency-ms`` (AFAS-like: ``--latency-ms 250 --per-row-ms 0.03``) a second sandbox charges
+that per request and per row (and per skipped row, where the sandbox supports it), and the run
+compares, in the same run, median of ``--repeat``:
+- ``tap-afas`` with ``max_parallel_requests`` = ``--parallel``;
+- a sequential skip/take loop (what a plain client writes, ordered so it is exact);
+- one ``skip=-1&take=-1`` request (the PyPI client afas-connector's default), with its memory;
+- the ideal: pages x latency / parallel calls (the floor for ``--parallel`` calls in flight).
+
     .venv/bin/python benchmarks/tap_throughput.py --rows 100000 --repeat 3
     .venv/bin/python benchmarks/tap_throughput.py --rows 20000 --repeat 1 --memory-rows 20000 200000
+    .venv/bin/python benchmarks/tap_throughput.py --rows 300000 --repeat 3 --memory-rows \
+        --latency-ms 250 --per-row-ms 0.03 --parallel 5
 """
 
 from __future__ import annotations
@@ -75,11 +85,13 @@ def build_dataset(rows: int) -> Path:
     return db
 
 
-def start_server(rows: int, db: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    rows: int, db: Path, latency: list[str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     url_file = CACHE_DIR / f"url-{os.getpid()}.txt"
     url_file.unlink(missing_ok=True)
     command = [sys.executable, "-m", "afas_sandbox", "serve", "--port", "0", "--rows", str(rows)]
-    command += ["--db", str(db), "--url-file", str(url_file)]
+    command += ["--db", str(db), "--url-file", str(url_file), *(latency or [])]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while not url_file.exists() or not url_file.read_text().strip():
@@ -97,9 +109,12 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=10)
 
 
-def tap_config(base_url: str) -> dict[str, object]:
+def tap_config(base_url: str, parallel: int | None = None) -> dict[str, object]:
     token = next(t for t in load_dataset("demo").tokens if t.name == "full")
-    return {"api_url": base_url, "token": token.xml, "connectors": [CONNECTOR]}
+    config: dict[str, object] = {"api_url": base_url, "token": token.xml, "connectors": [CONNECTOR]}
+    if parallel is not None:
+        config["max_parallel_requests"] = parallel
+    return config
 
 
 def tap_plan(config: dict[str, object]) -> Plan:
@@ -108,7 +123,7 @@ def tap_plan(config: dict[str, object]) -> Plan:
     key = stream.replication_key
     if not isinstance(stream, GetConnectorStream) or not key:
         raise SystemExit(f"{CONNECTOR} is expected to be an incremental GetConnectorStream")
-    return Plan(stream.name, stream.take, (key, *(stream.primary_keys or ())), key)
+    return Plan(stream.name, stream.plan.take, (key, *(stream.primary_keys or ())), key)
 
 
 def tap_command() -> list[str]:
@@ -231,6 +246,90 @@ def throughput(rows: int, repeat: int, work: Path) -> None:
         stop_server(process)
 
 
+def single_request(base_url: str, header: str, plan: Plan) -> int:
+    """Everything in one ``skip=-1&take=-1`` request, one RECORD line per row."""
+    session = requests.Session()
+    session.headers["Authorization"] = header
+    params = {"skip": -1, "take": -1, "orderbyfieldids": ",".join(plan.order)}
+    response = session.get(f"{base_url}/connectors/{CONNECTOR}", params=params, timeout=900)
+    response.raise_for_status()
+    rows = json.loads(response.content)["rows"]
+    with open(os.devnull, "w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps({"type": "RECORD", "stream": plan.stream, "record": row}) + "\n")
+    return len(rows)
+
+
+def seconds_of(loop: Callable[[], int], repeat: int) -> tuple[int, float, list[float]]:
+    times, records = [], 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        records = loop()
+        times.append(time.perf_counter() - started)
+    return records, statistics.median(times), times
+
+
+def latency_run(rows: int, repeat: int, work: Path, latency: list[str], parallel: int) -> None:
+    """Tap vs a sequential loop vs one skip=-1 request vs the ideal, under AFAS-like latency."""
+    process, base_url = start_server(rows, build_dataset(rows), latency)
+    try:
+        config = tap_config(base_url, parallel)
+        config_file = work / "config-latency.json"
+        config_file.write_text(json.dumps(config), encoding="utf-8")
+        plan = tap_plan(config)
+        header = next(t for t in load_dataset("demo").tokens if t.name == "full").header
+        latency_ms = float(latency[latency.index("--latency-ms") + 1])
+        pages = rows // plan.take + 1
+        ideal = pages * latency_ms / 1000 / parallel
+        print(
+            f"\n{CONNECTOR}: {rows:,} rows under {' '.join(latency)}; {plan.take:,} rows per "
+            f"page ({pages} pages); tap max_parallel_requests={parallel}"
+        )
+        print(f"{'way':<34} {'records':>9} {'median s':>9}   (runs)   ratio to tap")
+        results: list[tuple[str, int, float, list[float]]] = []
+        tap_runs: list[TapRun] = []
+
+        def tap_once() -> int:
+            run = run_tap(["--config", str(config_file)], work)
+            tap_runs.append(run)
+            return run.records
+
+        results.append(("tap-afas (subprocess, wall)", *seconds_of(tap_once, repeat)))
+        results.append(
+            (
+                "sequential skip/take loop",
+                *seconds_of(lambda: raw_loop(base_url, header, plan), repeat),
+            )
+        )
+        single_rss: list[float] = []
+
+        def single_once() -> int:
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            count = single_request(base_url, header, plan)
+            single_rss.append((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+            return count
+
+        results.append(("one skip=-1&take=-1 request", *seconds_of(single_once, repeat)))
+        tap_seconds = results[0][2]
+        for name, records, median, runs in results:
+            shown = ", ".join(f"{r:.1f}" for r in runs)
+            print(
+                f"{name:<34} {records:>9,} {median:>9.1f}   ({shown})   {median / tap_seconds:.2f}x"
+            )
+        print(f"{'ideal: pages x latency / parallel':<34} {'':>9} {ideal:>9.1f}")
+        peak = max(r.max_rss_mib for r in tap_runs)
+        print(
+            f"tap max RSS {peak:.0f} MiB; the single request grew this process by "
+            f"{max(single_rss):.0f} MiB"
+        )
+        print(
+            f"tap speed-up over the sequential loop: {results[1][2] / tap_seconds:.1f}x; over "
+            f"the single request: {results[2][2] / tap_seconds:.1f}x"
+        )
+    finally:
+        stop_server(process)
+
+
 def memory(sizes: list[int], work: Path) -> None:
     results: list[tuple[int, TapRun]] = []
     for rows in sizes:
@@ -267,12 +366,22 @@ def main() -> None:
         default=[20_000, 200_000],
         help="data sizes for the memory comparison (none: skip it)",
     )
+    parser.add_argument("--latency-ms", type=float, help="run the latency comparison too")
+    parser.add_argument("--per-row-ms", type=float, default=0.0)
+    parser.add_argument("--per-skipped-row-ms", type=float, default=None)
+    parser.add_argument("--parallel", type=int, default=5, help="tap max_parallel_requests")
+    parser.add_argument("--skip-zero-latency", action="store_true")
     args = parser.parse_args()
     CACHE_DIR.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tap-bench-") as tmp:
         work = Path(tmp)
-        if args.repeat > 0:
+        if args.repeat > 0 and not args.skip_zero_latency:
             throughput(args.rows, args.repeat, work)
+        if args.latency_ms is not None:
+            latency = ["--latency-ms", str(args.latency_ms), "--per-row-ms", str(args.per_row_ms)]
+            if args.per_skipped_row_ms is not None:
+                latency += ["--per-skipped-row-ms", str(args.per_skipped_row_ms)]
+            latency_run(args.rows, max(args.repeat, 1), work, latency, args.parallel)
         if args.memory_rows:
             memory(args.memory_rows, work)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
