@@ -9,19 +9,21 @@
 - What the sandbox holds per unique value (``rows_per_value``, ``entries_per_text``), what the
   target reported as ``outcome_unknown`` (``unknown_values`` from the reject file), and POSTs
   that carried a value (``posts_with``).
-- ``spawn_target``: target-afas as a subprocess with stdin from a file and stdout/stderr to
-  files, so a test can ``kill -9`` it and read the last STATE it emitted (``emitted_states``).
+- ``spawn_target``: target-afas as a subprocess, its input written by a thread (pausing after
+  each STATE, as a tap that reads its next page), stdout/stderr to files, so a test can
+  ``kill -9`` it and read the last STATE it emitted (``emitted_states``).
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tests.target.conftest import (
     Message,
@@ -36,6 +38,7 @@ PEOPLE_LOOKUP = {"connector": "Profit_Persons", "field": "Email", "property": "E
 JOURNAL_LOOKUP = {"connector": "Profit_Transactions", "field": "Description", "property": "text"}
 IDLE_TIMEOUT_SECONDS = 30.0
 POLL_SECONDS = 0.01
+RUN_TIMEOUT_SECONDS = 120.0
 
 
 def people_insert_mapping(*, lookup: bool) -> dict[str, Any]:
@@ -231,47 +234,77 @@ def wait_until_idle(recorder: Recorder, timeout: float = IDLE_TIMEOUT_SECONDS) -
 
 @dataclass
 class TargetProcess:
-    """A target-afas subprocess reading a file, its stdout and stderr going to files."""
+    """A target-afas subprocess: its input fed by a thread, stdout and stderr going to files."""
 
     process: subprocess.Popen[bytes]
+    feeder: threading.Thread
     stdout_path: Path
     stderr_path: Path
+    timed_out: bool = False
 
     def kill(self) -> int:
         """``kill -9`` and reap; returns the exit status."""
         self.process.kill()
-        return self.process.wait(timeout=30)
+        return self.wait()
 
-    def wait(self, timeout: float = 120) -> int:
-        return self.process.wait(timeout=timeout)
+    def wait(self, timeout: float = RUN_TIMEOUT_SECONDS) -> int:
+        """The exit status; a target still running after ``timeout`` is killed (``timed_out``)."""
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.timed_out = True
+            self.process.kill()
+            code = self.process.wait(timeout=30)
+        self.feeder.join(timeout=30)
+        return code
 
     @property
     def stderr(self) -> str:
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
 
+def _feed(stdin: IO[bytes], messages: list[Message], pause_at_state_seconds: float) -> None:
+    """Write the messages; after each STATE pause a while, as a tap reading its next page."""
+    try:
+        with stdin:
+            for message in messages:
+                stdin.write(singer_text([message]).encode("utf-8"))
+                if message["type"] == "STATE" and pause_at_state_seconds > 0:
+                    stdin.flush()
+                    time.sleep(pause_at_state_seconds)
+    except (BrokenPipeError, ValueError):
+        return  # the target was killed: nobody reads any more
+
+
 def spawn_target(
-    workdir: Path, config: Mapping[str, Any], messages: Iterable[Message], name: str
+    workdir: Path,
+    config: Mapping[str, Any],
+    messages: Iterable[Message],
+    name: str,
+    *,
+    pause_at_state_seconds: float = 0.0,
 ) -> TargetProcess:
-    """``target-afas --config F < {name}.singer > {name}.out 2> {name}.err``, in ``workdir``."""
+    """``target-afas --config F < input > {name}.out 2> {name}.err`` in ``workdir``."""
     workdir.mkdir(parents=True, exist_ok=True)
-    input_path = workdir / f"{name}.singer"
-    input_path.write_text(singer_text(messages), encoding="utf-8")
     stdout_path, stderr_path = workdir / f"{name}.out", workdir / f"{name}.err"
-    with (
-        input_path.open("rb") as stdin,
-        stdout_path.open("wb") as stdout,
-        stderr_path.open("wb") as stderr,
-    ):
+    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
             target_command(workdir, config),
-            stdin=stdin,
+            stdin=subprocess.PIPE,
             stdout=stdout,
             stderr=stderr,
             env=cli_env(),
             cwd=workdir,
         )
-    return TargetProcess(process, stdout_path, stderr_path)
+    assert process.stdin is not None
+    feeder = threading.Thread(
+        target=_feed,
+        args=(process.stdin, list(messages), pause_at_state_seconds),
+        name=f"feed-{name}",
+        daemon=True,
+    )
+    feeder.start()
+    return TargetProcess(process, feeder, stdout_path, stderr_path)
 
 
 def emitted_states(stdout_path: Path) -> list[dict[str, Any]]:

@@ -2,11 +2,12 @@
 
 The matrix: fault {500 with an AFAS body, 500 without one, 502, 503 (retry_after 0), 504,
 reset, truncate, slow beyond ``request_timeout``} x phase {before, after} x action {insert
-(KnPerson, MatchPer 7, lookup by e-mail), update (PUT), upsert (lookup by number), delete
-(free table rows)} x batch size {1, 20}. The fault hits the first write of that action once;
-the same input then runs again with the same ledger (and reject file). Afterwards every
-record is in the sandbox as asked exactly once, or was reported ``outcome_unknown`` and is
-there at most once. Inserts without a lookup meet every "after" fault too: at most one row,
+(KnPerson, MatchPer 7, lookup by e-mail), update (PUT), upsert (lookup by number; the fault
+hits its POST of new numbers, or as "upsert-put" its PUT of existing ones), delete (free table
+rows)} x batch size {1, 20}. The fault hits the first write of that method once; the same
+input then runs again with the same ledger (and reject file). Afterwards every record is in
+the sandbox as asked exactly once, or was reported ``outcome_unknown`` and is there at most
+once. Inserts without a lookup meet every "after" fault too: at most one row,
 ``outcome_unknown`` when in doubt, and never a second POST in the re-run.
 
 The contract (AFAS): a 500 with an AFAS error body and a 503 leave no trace of the write
@@ -188,6 +189,12 @@ ACTIONS = {
     ),
     "upsert": Action(
         "upsert", "KnPerson", "POST",
+        {**PEOPLE_BY_NUMBER, "action": "upsert",
+         "lookup": {"connector": "Profit_Persons", "field": "PersonId"}},
+        "PersonId", _upsert_records, _judge_by_number, _no_snapshot,
+    ),
+    "upsert-put": Action(
+        "upsert-put", "KnPerson", "PUT",
         {**PEOPLE_BY_NUMBER, "action": "upsert",
          "lookup": {"connector": "Profit_Persons", "field": "PersonId"}},
         "PersonId", _upsert_records, _judge_by_number, _no_snapshot,
