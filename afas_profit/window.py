@@ -86,6 +86,8 @@ class Progress:
             ):
                 raise ValueError("seen")
             parsed = SeenRows.from_state(dict(seen))
+            for shown in parsed.buckets:  # shown values of R: the plan reads them
+                parse_afas_datetime(shown)
         except (ValueError, TypeError):
             raise AFASConfigError(
                 f"The state's {where} has an unreadable 'lo' or 'seen'. Remove it from the state "
@@ -104,6 +106,7 @@ class _Partition:
     items: list[list[HashedRow] | datetime] = field(default_factory=list)
     assigned: bool = False
     finished: bool = False
+    waiting: int = 0  # pages in ``items`` not yet taken by the emitting thread
 
 
 class WindowReader:
@@ -206,7 +209,10 @@ class WindowReader:
             }
             - {self.lo}
         )
-        edges = [self.lo, *[b for b in bounds if self.lo < b < self.hi], self.hi]
+        # Rows emitted before a resume (``seen``) show at most ``newest``, so they are stored
+        # before ``newest + 0.5 s``: no boundary before that, or a later partition reads them again.
+        newest = max([self.lo, *(parse_afas_datetime(s) for s in self._seen.as_state())])
+        edges = [self.lo, *[b for b in bounds if newest < b < self.hi], self.hi]
         parts = [_Partition(a, b) for a, b in itertools.pairwise(edges)]
         parts[0].seen = self._seen
         return parts
@@ -283,7 +289,7 @@ class WindowReader:
             with self._cond:
                 while (
                     self._reserved >= self.parallel
-                    and part is not self._emitting
+                    and (part is not self._emitting or part.waiting)
                     and not self._stop
                 ):
                     self._cond.wait()
@@ -298,6 +304,7 @@ class WindowReader:
                 pass  # the twin cursor emits; this one only plans the next request
             with self._cond:
                 part.items.append(page)
+                part.waiting += 1
                 self._cond.notify_all()
 
     def _share(self, part: _Partition, cursor: IncrementalCursor) -> None:
@@ -345,6 +352,7 @@ class WindowReader:
                 taken += 1
                 if isinstance(item, list):
                     self._reserved -= 1
+                    part.waiting -= 1
                     self._cond.notify_all()
             if isinstance(item, datetime):
                 twin.hi = item

@@ -1,0 +1,509 @@
+"""Unit layer: ``afas_profit.window.WindowReader`` against the sandbox over real HTTP.
+
+The data are the demo transactions with their stored modified dates (``t.modified``) set by the
+test in the sandbox's database, so every row's stored time is known to the microsecond: bursts
+of more than a page in one stored second, rows at ``x.6`` s (shown ``x + 1``), gaps of hours,
+a lone row, rows just outside the window that show its edges. The truth is every row the
+sandbox returns with ``skip=-1&take=-1`` whose stored time is in ``[lo, hi)``, in AFAS's order
+(stored time, then the keys): partitions are contiguous ranges of stored time emitted in order,
+so the reader must emit exactly that sequence, whatever its partitions, splits and threads did.
+Requests are observed by wrapping the sandbox core's ``handle`` (``Recorder``).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+import requests
+
+from afas_profit.client import ProfitClient, RetryPolicy
+from afas_profit.cursor import Cursor, KeysetCursor, row_hash
+from afas_profit.environment import ProfitEnvironment
+from afas_profit.errors import AFASConfigError, AFASRequestError, AFASServerError
+from afas_profit.filters import Condition, Op
+from afas_profit.times import filter_value
+from afas_profit.window import Progress, WindowReader
+from afas_sandbox import RunningSandbox
+from afas_sandbox.sandbox import SimRequest
+
+Row = dict[str, Any]
+Key = tuple[int, int, int]
+Factory = Callable[..., RunningSandbox]
+
+CONNECTOR = "Profit_Transactions"
+R = "Mutatiedatum"
+KEYS = ("UnitId", "EntryNo", "SeqNo")
+LO = datetime(2026, 3, 2, 8, 0, 0)  # local wall-clock time, far from any DST change
+HI = LO + timedelta(hours=6)
+OUTSIDE = datetime(2020, 1, 1)  # the stored time of every row a test does not place
+STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+
+
+def at(seconds: float, base: datetime = LO) -> datetime:
+    return base + timedelta(microseconds=round(seconds * 1_000_000))
+
+
+def shown(stored: datetime) -> str:
+    """How AFAS shows a stored time: rounded half up to the second, with a false ``Z``."""
+    return filter_value(stored + timedelta(microseconds=500_000)) + "Z"
+
+
+# --------------------------------------------------------------------------- the sandbox's truth
+
+
+def key_of(row: Row) -> Key:
+    return (int(row["UnitId"]), int(row["EntryNo"]), int(row["SeqNo"]))
+
+
+def place(sandbox: RunningSandbox, stamps: Sequence[datetime]) -> dict[Key, datetime]:
+    """Give the first ``len(stamps)`` transactions these stored times, every other one a time
+    in 2020 (outside every window); returns every row's stored time by key."""
+    rows = sandbox.store.query(
+        "SELECT rowid, unit_id, entry_no, seq_no FROM transactions ORDER BY rowid"
+    )
+    assert len(rows) >= len(stamps), "precondition: enough transactions to place"
+    stored: dict[Key, datetime] = {}
+    updates = []
+    for i, (rowid, unit, entry, seq) in enumerate(rows):
+        moment = stamps[i] if i < len(stamps) else OUTSIDE + timedelta(seconds=i)
+        stored[(unit, entry, seq)] = moment
+        updates.append((moment.strftime(STAMP_FORMAT), rowid))
+    with sandbox.store.transaction() as conn:
+        conn.executemany("UPDATE transactions SET modified = ? WHERE rowid = ?", updates)
+    return stored
+
+
+def all_rows(sandbox: RunningSandbox, connector: str = CONNECTOR) -> list[Row]:
+    """Every row with ``skip=-1&take=-1``, read with plain ``requests`` (not ``afas_profit``)."""
+    response = requests.get(
+        f"{sandbox.base_url}/connectors/{connector}",
+        params={"skip": -1, "take": -1},
+        headers={"Authorization": sandbox.tokens.full.header},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    rows: list[Row] = json.loads(response.content, parse_float=Decimal)["rows"]
+    return rows
+
+
+def expected(
+    sandbox: RunningSandbox, stored: dict[Key, datetime], lo: datetime = LO, hi: datetime = HI
+) -> list[Row]:
+    """The window's rows in the order AFAS sorts them: stored time, then the keys."""
+    rows = [r for r in all_rows(sandbox) if lo <= stored[key_of(r)] < hi]
+    rows.sort(key=lambda r: (stored[key_of(r)], key_of(r)))
+    for row in rows:
+        assert row[R] == shown(stored[key_of(row)]), "precondition: shown as AFAS rounds"
+    return rows
+
+
+def assert_exact(emitted: list[Row], truth: list[Row], where: str = "") -> None:
+    """Every row once (multiset) and in AFAS's order; the message names the keys that differ."""
+    got, want = Counter(key_of(r) for r in emitted), Counter(key_of(r) for r in truth)
+    doubled = sorted(k for k, n in got.items() if n > 1)
+    missing = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    assert (doubled, missing, extra) == ([], [], []), f"doubled, missing, outside {where}"
+    assert [key_of(r) for r in emitted] == [key_of(r) for r in truth], f"order {where}"
+    assert emitted == truth, f"row contents {where}"
+    marks = [r[R] for r in emitted]
+    assert marks == sorted(marks), f"shown R went backwards {where}"
+
+
+# --------------------------------------------------------------------------- observing requests
+
+
+@dataclass
+class Page:
+    """One GetConnector request the sandbox answered."""
+
+    params: dict[str, str]
+    status: int
+    keys: list[Key]
+
+    @property
+    def probe(self) -> bool:
+        return self.params.get("take") == "1" and self.params.get("skip") == "0"
+
+
+@dataclass
+class Recorder:
+    """Records every GetConnector request (and the keys it returned); ``after`` runs once the
+    core has answered one. Wraps the sandbox core, as ``tests/target/conftest.py`` does."""
+
+    sandbox: RunningSandbox
+    after: Callable[[Page], None] | None = None
+    pages: list[Page] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        core = self.sandbox.core
+        original = core.handle
+
+        def handle(request: SimRequest) -> Any:
+            response = original(request)
+            if "/connectors/" not in request.path.lower():
+                return response
+            params = {k.lower(): v for k, v in parse_qsl(request.query_string)}
+            keys = []
+            if response.status == 200:
+                keys = [key_of(r) for r in json.loads(response.body)["rows"]]
+            page = Page(params, response.status, keys)
+            with self.lock:
+                self.pages.append(page)
+            if self.after is not None:
+                self.after(page)
+            return response
+
+        core.handle = handle  # type: ignore[method-assign]
+
+    def snapshot(self) -> list[Page]:
+        with self.lock:
+            return list(self.pages)
+
+
+# --------------------------------------------------------------------------- the reader
+
+
+def client_for(sandbox: RunningSandbox, **options: Any) -> ProfitClient:
+    environment = ProfitEnvironment.from_config(
+        {"api_url": sandbox.base_url, "token": sandbox.tokens.full.xml}
+    )
+    return ProfitClient(environment, **options)
+
+
+def no_first_sync() -> Cursor:
+    pytest.fail("a reader with a start or a checkpoint read the empty-R rows")
+
+
+def window_reader(
+    client: ProfitClient,
+    *,
+    take: int,
+    parallel: int,
+    lo: datetime = LO,
+    hi: datetime = HI,
+    progress: Progress | None = None,
+) -> WindowReader:
+    return WindowReader.resume(
+        progress,
+        start=lo,
+        first_sync_rows=no_first_sync,
+        client=client,
+        connector_id=CONNECTOR,
+        replication_key=R,
+        keys=KEYS,
+        hi=hi,
+        take=take,
+        parallel=parallel,
+    )
+
+
+def reader_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(f"{CONNECTOR}-reader-")]
+
+
+@pytest.fixture
+def sandbox(afas_sandbox_factory: Factory) -> RunningSandbox:
+    return afas_sandbox_factory()
+
+
+@pytest.fixture
+def client(sandbox: RunningSandbox) -> Iterator[ProfitClient]:
+    c = client_for(sandbox)
+    yield c
+    c.close()
+
+
+# --------------------------------------------------------------------------- data shapes
+
+
+def bursty() -> list[datetime]:
+    """About 200 rows in the window, and rows just outside it that show its edges."""
+    stamps = [at(0), at(0.4), at(-0.3)]  # lo itself; shown lo; stored before lo but shown lo
+    stamps += [at(10 + i / 120) for i in range(110)]  # 110 rows in one stored second
+    stamps += [at(20.6 + 5 * i) for i in range(20)]  # x.6 s, shown x + 1
+    stamps += [at(21.6 + 5 * i) for i in range(10)]
+    stamps += [at(2 * 3600 + 0.2)]  # after a gap of hours
+    stamps += [at(3 * 3600 + 0.5)]  # a single row, stored at x.5 (shown x + 1)
+    stamps += [at(5 * 3600 + i * 0.35) for i in range(40)]  # 40 rows over 14 s
+    stamps += [at(-0.4, HI), at(-0.6, HI), at(0, HI), at(0.2, HI)]  # inside, inside, out, out
+    return stamps
+
+
+def boundary_burst(boundaries: Sequence[int]) -> list[datetime]:
+    """A first row at lo, a last one 1000 s later, and around each second ``b`` in
+    ``boundaries``: 130 rows stored in ``[b - 1, b + 1)``, 40 of them at ``b - 0.4`` s."""
+    stamps = [at(0.1), at(1000.1)]
+    for b in boundaries:
+        stamps += [at(b - 0.4) for _ in range(40)]
+        stamps += [at(b - 1 + i / 45) for i in range(90)]
+    return stamps
+
+
+def resume_tail() -> list[datetime]:
+    """40 rows over a minute, several per second at .1/.3/.6/.8, ending with rows stored at
+    ``S + 0.2`` and ``S + 0.3`` (shown ``S``), ``S + 1.2`` and ``S + 2.2``: resumed after the
+    row at ``S + 0.2`` the plan starts at ``S - 1`` and would cut at ``S`` itself."""
+    stamps = [at(s + f) for s in range(0, 54, 6) for f in (0.1, 0.3, 0.6, 0.8)]
+    return [*stamps, at(60.2), at(60.3), at(61.2), at(62.2)]
+
+
+# --------------------------------------------------------------------------- 1 + 3: exact, in order
+
+
+@pytest.mark.parametrize("take", [1, 7, 100], ids=lambda t: f"take{t}")
+@pytest.mark.parametrize("parallel", [1, 2, 4, 8], ids=lambda p: f"parallel{p}")
+def test_every_row_of_the_window_once_and_in_order(
+    sandbox: RunningSandbox, client: ProfitClient, parallel: int, take: int
+) -> None:
+    truth = expected(sandbox, place(sandbox, bursty()))
+    assert len(truth) == 186
+    recorder = Recorder(sandbox)
+    reader = window_reader(client, take=take, parallel=parallel)
+    emitted = list(reader.rows())
+    assert_exact(emitted, truth)
+    assert reader.checkpoint() == {"lo": filter_value(HI), "seen": {}}
+    assert all(int(p.params["skip"]) <= 0 for p in recorder.snapshot())
+    assert reader_threads() == []
+
+
+# --------------------------------------------------------------------------- 2: boundaries
+
+
+@pytest.mark.parametrize(
+    ("parallel", "boundaries"), [(2, [500]), (4, [250, 500, 750])], ids=["parallel2", "parallel4"]
+)
+def test_a_boundary_inside_a_busy_shown_second_splits_it_exactly(
+    sandbox: RunningSandbox, client: ProfitClient, parallel: int, boundaries: list[int]
+) -> None:
+    stored = place(sandbox, boundary_burst(boundaries))
+    truth = expected(sandbox, stored)
+    reader = window_reader(client, take=50, parallel=parallel)
+    emitted = list(reader.rows())
+    assert_exact(emitted, truth)
+    starts = {p.lo for p in reader._partitions}
+    assert {at(b) for b in boundaries} <= starts, "precondition: the plan cut at each burst"
+    for b in boundaries:
+        shown_b = shown(at(b))
+        earlier = [r for r in truth if r[R] == shown_b and stored[key_of(r)] < at(b)]
+        assert len(earlier) >= 40, "precondition: rows that show b but belong before it"
+
+
+# --------------------------------------------------------------------------- 4: resume anywhere
+
+
+def _read_until(reader: WindowReader, count: int) -> tuple[list[Row], dict[str, Any]]:
+    """The first ``count`` rows, then the checkpoint (as a state file holds it); closes."""
+    rows = reader.rows()
+    before = [next(rows) for _ in range(count)]
+    state = json.loads(json.dumps(copy.deepcopy(reader.checkpoint())))
+    rows.close()
+    return before, state
+
+
+def test_resumed_from_any_row_the_rest_follows_exactly(
+    sandbox: RunningSandbox, client: ProfitClient
+) -> None:
+    truth = expected(sandbox, place(sandbox, resume_tail()))
+    assert len(truth) == 40
+    switches = 0
+    for cut in range(len(truth) + 1):
+        first = window_reader(client, take=3, parallel=3)
+        before, state = _read_until(first, cut)
+        assert reader_threads() == [], "closing the rows stops the workers"
+        later = [p.lo for p in first._partitions[1:]]
+        if cut and state["lo"] in {filter_value(lo) for lo in later} and len(state["seen"]) == 1:
+            switches += 1  # the cut came right after the first row of a later partition
+        progress = Progress.parse(state, "test")
+        after = list(window_reader(client, take=3, parallel=3, progress=progress).rows())
+        assert_exact(before + after, truth, f"(cut after {cut} rows, state {state})")
+    assert switches >= 2, "no cut fell on a partition switch"
+
+
+def test_resumed_where_the_new_plan_would_cut_inside_the_seen_second(
+    sandbox: RunningSandbox, client: ProfitClient
+) -> None:
+    stored = place(sandbox, resume_tail())
+    truth = expected(sandbox, stored)
+    index = next(i for i, r in enumerate(truth) if stored[key_of(r)] == at(60.2))
+    before, state = _read_until(window_reader(client, take=3, parallel=3), index + 1)
+    assert state["lo"] == filter_value(at(59)), "precondition: the checkpoint is one s back"
+    assert state["seen"] == {shown(at(60)): {row_hash(truth[index]): 1}}
+    resumed = window_reader(client, take=3, parallel=3, progress=Progress.parse(state, "test"))
+    after = list(resumed.rows())
+    assert_exact(before + after, truth)
+
+
+# --------------------------------------------------------------------------- 5: work sharing
+
+
+@pytest.mark.parametrize("parallel", [3, 4], ids=lambda p: f"parallel{p}")
+def test_idle_workers_split_a_busy_partition_and_stay_exact(
+    sandbox: RunningSandbox, client: ProfitClient, parallel: int
+) -> None:
+    # 30 rows over the first 900 s, 270 over the last 100 s: the last partition is the busy one.
+    stamps = [at(i * 30 + 0.3) for i in range(30)] + [at(900 + i * 0.37) for i in range(270)]
+    truth = expected(sandbox, place(sandbox, stamps))
+    sandbox.latency.fixed_ms = 5
+    recorder = Recorder(sandbox)
+    reader = window_reader(client, take=10, parallel=parallel)
+    emitted = list(reader.rows())
+    assert_exact(emitted, truth)
+    parts = reader._partitions
+    assert len(parts) > parallel, "no partition was split"
+    assert all(a.hi == b.lo for a, b in itertools.pairwise(parts)), "contiguous"
+    assert (parts[0].lo, parts[-1].hi) == (LO, HI)
+    assert all(int(p.params["skip"]) <= 0 for p in recorder.snapshot())
+
+
+# --------------------------------------------------------------------------- 6: bounded read-ahead
+
+
+@pytest.mark.parametrize("parallel", [2, 4], ids=lambda p: f"parallel{p}")
+def test_a_slow_consumer_holds_a_bounded_number_of_pages(
+    sandbox: RunningSandbox, client: ProfitClient, parallel: int
+) -> None:
+    take = 10
+    truth = expected(sandbox, place(sandbox, [at(i * 3 + 0.1) for i in range(400)]))
+    recorder = Recorder(sandbox)
+    consumed: set[Key] = set()
+    most = 0
+    for n, row in enumerate(window_reader(client, take=take, parallel=parallel).rows(), 1):
+        consumed.add(key_of(row))
+        # A page is held from its answer until its last row was emitted.
+        pending = [p for p in recorder.snapshot() if not p.probe and not set(p.keys) <= consumed]
+        most = max(most, len(pending))
+        if n % take == 0:
+            time.sleep(0.02)  # the consumer: slower than the sandbox
+    assert len(consumed) == len(truth)
+    # Requested or read ahead: ``parallel``, the emitting worker's one page beyond, and the
+    # page being emitted (window.py: "At most ``parallel + 2`` pages ... are held").
+    bound = parallel + 2
+    assert most <= bound, f"{most} pages held (read, not yet emitted) at once; at most {bound}"
+
+
+# --------------------------------------------------------------------------- 7: requests
+
+
+@pytest.mark.parametrize("parallel", [1, 2, 4], ids=lambda p: f"parallel{p}")
+def test_requests_are_pages_plus_probes_plus_one_short_page_per_partition(
+    sandbox: RunningSandbox, client: ProfitClient, parallel: int
+) -> None:
+    take = 25
+    truth = expected(sandbox, place(sandbox, [at(i * 7 + 0.2) for i in range(300)]))
+    recorder = Recorder(sandbox)
+    reader = window_reader(client, take=take, parallel=parallel)
+    assert_exact(list(reader.rows()), truth)
+    pages = recorder.snapshot()
+    assert all(int(p.params["skip"]) <= 0 for p in pages), "a request used skip"
+    probes = 0 if parallel == 1 else 2
+    bound = math.ceil(len(truth) / take) + probes + len(reader._partitions)
+    assert len(pages) <= bound, f"{len(pages)} requests for {len(truth)} rows; at most {bound}"
+
+
+# --------------------------------------------------------------------------- 8: errors
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [("Veld 'Mutatiedatum' bestaat niet.", AFASRequestError), ("Timeout expired", AFASServerError)],
+    ids=["refused", "transient-retries-exhausted"],
+)
+def test_a_fault_after_some_pages_raises_in_the_caller_after_a_prefix(
+    sandbox: RunningSandbox, message: str, error: type[Exception]
+) -> None:
+    truth = expected(sandbox, place(sandbox, [at(i * 2 + 0.3) for i in range(300)]))
+    answered = Counter[str]()
+
+    def break_after_four(page: Page) -> None:
+        answered["pages"] += 1
+        if answered["pages"] == 6:  # 2 probes, then 4 pages
+            sandbox.faults.add(status=500, connector=CONNECTOR, external_message=message)
+
+    Recorder(sandbox, after=break_after_four)
+    client = client_for(sandbox, retry=RetryPolicy(max_tries=2, base_wait_seconds=0.0))
+    emitted: list[Row] = []
+    rows = window_reader(client, take=10, parallel=4).rows()
+    with pytest.raises(error, match=message):
+        emitted.extend(rows)
+    client.close()
+    assert 0 < len(emitted) < len(truth)
+    assert emitted == truth[: len(emitted)], "the rows before the error are not a prefix"
+    assert reader_threads() == [], "worker threads left running"
+
+
+# --------------------------------------------------------------------------- 9: first sync
+
+
+FREE = "Profit_FreeTable_K01"
+FREE_R = "Datum_gewijzigd"
+
+
+@pytest.mark.parametrize("parallel", [1, 3], ids=lambda p: f"parallel{p}")
+def test_a_first_sync_reads_the_undated_rows_once_after_the_window(
+    sandbox: RunningSandbox, client: ProfitClient, parallel: int
+) -> None:
+    rows = all_rows(sandbox, FREE)
+    stored = dict(sandbox.store.query("SELECT sq_no, modified FROM custom_k01"))
+    dated = sorted((r for r in rows if r[FREE_R]), key=lambda r: (stored[r["SqNo"]], r["SqNo"]))
+    undated = sorted((r for r in rows if not r[FREE_R]), key=lambda r: r["SqNo"])
+    assert len(undated) >= 3, "precondition: the demo free table has undated rows"
+    hi = datetime(2030, 1, 1)
+
+    def empty_rows() -> Cursor:
+        return KeysetCursor(("SqNo",), take=3, extra=(Condition(FREE_R, Op.EMPTY),))
+
+    reader = WindowReader.resume(
+        None,
+        start=None,
+        first_sync_rows=empty_rows,
+        client=client,
+        connector_id=FREE,
+        replication_key=FREE_R,
+        keys=("SqNo",),
+        hi=hi,
+        take=3,
+        parallel=parallel,
+    )
+    marks: list[bool] = []
+    emitted: list[Row] = []
+    for row in reader.rows():
+        emitted.append(row)
+        marks.append(bool(reader.checkpoint().get("empty_pending")))
+    assert emitted == dated + undated
+    assert reader.emitted_empty == len(undated)
+    assert all(marks), "the checkpoint said the undated rows were done before they were"
+    assert reader.checkpoint() == {"lo": filter_value(hi), "seen": {}}
+
+
+# --------------------------------------------------------------------------- checkpoints refused
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"seen": {}},
+        {"lo": "yesterday", "seen": {}},
+        {"lo": "2026-03-02T08:00:00", "seen": {"not a time": {"0123abcd": 1}}},
+        {"lo": "2026-03-02T08:00:00", "seen": {"2026-03-02T08:00:01Z": 3}},
+    ],
+    ids=["no-lo", "bad-lo", "bad-seen-time", "bad-seen-bucket"],
+)
+def test_a_broken_checkpoint_is_refused_with_what_to_do(state: dict[str, Any]) -> None:
+    with pytest.raises(AFASConfigError, match="Remove it from the state") as info:
+        Progress.parse(state, "progress of profit_transactions")
+    assert "\n" not in str(info.value)
