@@ -2,7 +2,8 @@
 
 Datetimes (controlType 8 and unknown date controls) become ISO 8601 UTC; dates become
 ``YYYY-MM-DD``; times ``HH:MM:SS``. The UTC offset is cached per local hour, so a page of
-rows costs a few dictionary look-ups, not a zone calculation per value.
+rows costs a few dictionary look-ups, not a zone calculation per value; the last converted texts
+are remembered too (rows ordered by a modified date repeat their neighbours' values).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from afas_profit.metainfo import GetConnectorInfo
 from afas_profit.times import is_ambiguous, local_to_utc
 
 MAX_CACHED_HOURS = 4096
+MAX_CACHED_VALUES = 8192
 
 
 class RecordConverter:
@@ -26,6 +28,7 @@ class RecordConverter:
         self.dates = tuple(f.id for f in connector.fields if f.is_date)
         self.times = tuple(f.id for f in connector.fields if f.is_time)
         self._offsets: dict[str, timedelta] = {}
+        self._converted: dict[str, str] = {}
 
     def convert(self, row: dict[str, Any]) -> dict[str, Any]:
         for name in self.datetimes:
@@ -44,6 +47,15 @@ class RecordConverter:
 
     def to_utc(self, text: str) -> str:
         """``2024-03-31T03:30:00Z`` (local wall time) → ``2024-03-31T01:30:00+00:00``."""
+        known = self._converted.get(text)
+        if known is not None:
+            return known
+        if len(self._converted) >= MAX_CACHED_VALUES:
+            self._converted.clear()
+        converted = self._converted[text] = self._to_utc(text)
+        return converted
+
+    def _to_utc(self, text: str) -> str:
         wall = datetime.fromisoformat(text[:19])
         hour = text[:13]
         offset = self._offsets.get(hour)
