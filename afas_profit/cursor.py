@@ -257,6 +257,11 @@ class IncrementalCursor(Cursor):
     def checkpoint(self) -> dict[str, Any]:
         return self.progress
 
+    def finish(self) -> None:
+        """The window is read: the checkpoint moves to its end, where the next sync starts."""
+        self.progress.clear()
+        self.progress.update({"lo": filter_value(self.hi), "seen": {}})
+
 
 class KeysetCursor(Cursor):
     """Read a whole connector ordered by its key fields, continuing after the last key."""

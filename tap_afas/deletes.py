@@ -101,13 +101,15 @@ class DeletesReader:
         )
 
     def records(self, cursor: IncrementalCursor, warn: Any) -> Iterator[dict[str, Any]]:
-        """Delete records, in log order; ``cursor.progress`` is current for each one."""
+        """Delete records, in log order; ``cursor.checkpoint()`` is current for each one and
+        moves to the window's end when the log is read."""
         while not cursor.done:
             rows = self.client.get_rows(self.log.connector, cursor.request())
             for row in cursor.accept(rows):
                 record = self._record(row, warn)
                 if record is not None:
                     yield record
+        cursor.finish()
 
     def _record(self, row: dict[str, Any], warn: Any) -> dict[str, Any] | None:
         raw_key = str(row.get(self.log.key_field) or "")

@@ -171,7 +171,6 @@ class GetConnectorStream(Stream):
         cursor = self.deletes.cursor(lo=start, hi=hi, progress=progress)
         state[DELETES_KEY] = cursor.checkpoint()
         yield from self.deletes.records(cursor, self.logger.warning)
-        state[DELETES_KEY] = {"lo": filter_value(hi), "seen": {}}
 
     @override
     def post_process(
