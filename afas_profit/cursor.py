@@ -19,10 +19,7 @@ emitted; a page full of one key value is read whole.
 
 ``SingleRequestCursor`` (nothing to order on) reads everything in one request.
 
-``FirstSyncCursor`` runs a stream's first incremental sync (no bookmark, no start date): the
-window, then the rows whose replication key is empty (``R`` is empty; by key, or in one
-request), which no window can reach. A row that is changed later gets a modified date and is
-read by the window of a later sync.
+A stream's first incremental sync also reads the rows whose R is empty (``afas_profit.window``).
 
 A cursor's ``checkpoint()`` is what a resumed sync needs to continue exactly where it stopped.
 
@@ -382,42 +379,3 @@ class SingleRequestCursor(Cursor):
     def accept(self, rows: list[Row]) -> Iterator[Row]:
         self.done = True
         return iter(rows)
-
-
-EMPTY_PENDING = "empty_pending"  # in progress: the empty-R rows are not read yet
-
-
-class FirstSyncCursor(Cursor):
-    """``window``, then ``empty`` (the rows whose replication key is empty).
-
-    ``progress`` is the window's, marked ``empty_pending`` until ``empty`` is done: a sync
-    stopped before then resumes the window from its progress and reads the empty rows again
-    from the start (those already emitted are emitted again: they have no bookmark to resume
-    from).
-    """
-
-    def __init__(self, window: IncrementalCursor, empty: Cursor) -> None:
-        self.window = window
-        self.empty = empty
-        self.progress = window.progress
-        self.progress[EMPTY_PENDING] = True
-        self.emitted_empty = 0
-
-    def request(self) -> PageRequest:
-        return self.empty.request() if self.window.done else self.window.request()
-
-    def accept(self, rows: list[Row]) -> Iterator[Row]:
-        if not self.window.done:
-            return self.window.accept(rows)
-        return self._emit_empty(self.empty.accept(rows))
-
-    def _emit_empty(self, rows: Iterator[Row]) -> Iterator[Row]:
-        for row in rows:
-            self.emitted_empty += 1
-            yield row
-        if self.empty.done:
-            self.progress.pop(EMPTY_PENDING, None)
-            self.done = True
-
-    def checkpoint(self) -> dict[str, Any]:
-        return self.progress

@@ -28,8 +28,11 @@
   workers run dry). With ``parallel`` 1 there are no probes and no partitions: exactly the
   sequential cursor.
 
-After the window, a first sync reads the rows whose R is empty (``FirstSyncCursor`` explains
-why), sequentially; the checkpoint says ``empty_pending`` until they are done.
+After the window, a first sync (no bookmark, no start date) reads the rows whose R is empty, by
+key or in one request, sequentially: no window can reach them. A row changed later gets a
+modified date and is read by a later sync's window. The checkpoint says ``empty_pending`` until
+they are done; a sync stopped before then reads them all again (they have no bookmark to resume
+from), so those rows can be emitted twice after such a stop.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ from typing import Any
 
 from afas_profit.client import ProfitClient
 from afas_profit.cursor import (
-    EMPTY_PENDING,
     ONE_SECOND,
     Cursor,
     HashedRow,
@@ -57,6 +59,7 @@ from afas_profit.filters import Condition, Op, and_all
 from afas_profit.times import filter_value, parse_afas_datetime
 
 EARLIEST = datetime(1900, 1, 1)
+EMPTY_PENDING = "empty_pending"  # in a checkpoint: the empty-R rows are not read yet
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,9 +23,7 @@ from typing import Any
 import pytest
 
 from afas_profit.cursor import (
-    EMPTY_PENDING,
     Cursor,
-    FirstSyncCursor,
     IncrementalCursor,
     KeysetCursor,
     PageRequest,
@@ -730,81 +728,6 @@ def test_single_request_without_order_or_filter() -> None:
     assert cursor.request().params() == {"skip": -1, "take": -1}
 
 
-# --- FirstSyncCursor: the window, then the rows with an empty replication key ---------------
-
-
-def with_empty_rows(table: list[Stored], count: int) -> list[Stored]:
-    """``count`` more rows whose replication key is empty (ids after the table's)."""
-    first = len(table)
-    top = max(row.values["Id"] for row in table)
-    return [*table, *(row_at(first + n, None, ident=top + 1 + n) for n in range(count))]
-
-
-def first_sync(*, take: int, progress: dict[str, Any] | None = None) -> FirstSyncCursor:
-    window = incremental(take=take) if progress is None else resume(progress, take=take)
-    empty = KeysetCursor(["Id"], take=take, extra=(Condition(R, Op.EMPTY),))
-    return FirstSyncCursor(window, empty)
-
-
-def empty_ids(table: Iterable[Stored]) -> Counter[int]:
-    return Counter(row.values["Id"] for row in table if row.stored is None)
-
-
-@pytest.mark.parametrize("take", TAKES, ids=[f"take{t}" for t in TAKES])
-@pytest.mark.parametrize("seed", SEEDS[:3], ids=[f"seed{s}" for s in SEEDS[:3]])
-def test_first_sync_emits_the_window_then_every_row_with_an_empty_key_once(
-    seed: int, take: int
-) -> None:
-    table = with_empty_rows(random_table(seed), 37)
-    server = FakeGetConnector.of(table, replication_key=R)
-    cursor = first_sync(take=take)
-    assert EMPTY_PENDING in cursor.checkpoint()
-
-    run = drain(cursor, server)
-
-    assert_exactly_once(run.emitted, window_ids(table) + empty_ids(table))
-    window_part = run.emitted[: sum(window_ids(table).values())]
-    assert all(row[R] is not None for row in window_part), "the window comes first"
-    assert cursor.emitted_empty == 37
-    assert EMPTY_PENDING not in cursor.checkpoint()
-    assert_no_skip(server)
-
-
-@pytest.mark.parametrize(
-    "where", ["start", "first-row", "mid-window", "window-end", "first-empty", "mid-empty", "last"]
-)
-def test_first_sync_resumed_anywhere_misses_no_row(where: str) -> None:
-    """Cut inside the window: every row exactly once. Cut inside the empty-key rows: the
-    window is not read again, the empty-key rows are read again from the start."""
-    table = with_empty_rows(random_table(2), 37)
-    window_total = sum(window_ids(table).values())
-    cut = {
-        "start": 0,
-        "first-row": 1,
-        "mid-window": window_total // 2,
-        "window-end": window_total,
-        "first-empty": window_total + 1,
-        "mid-empty": window_total + 20,
-        "last": window_total + 36,
-    }[where]
-    server = FakeGetConnector.of(table, replication_key=R)
-    before = drain(first_sync(take=10), server, snapshot_at=[cut])
-    progress = before.snapshots[cut]
-    assert progress.get(EMPTY_PENDING) is True
-
-    after = drain(first_sync(take=10, progress=progress), server)
-
-    emitted = before.emitted[:cut] + after.emitted
-    expected = window_ids(table) + empty_ids(table)
-    problems = exactly_once_problems(emitted_ids(emitted), expected)
-    assert problems["missing"] == []
-    assert problems["unexpected"] == []
-    if cut <= window_total:
-        assert problems["duplicates"] == []
-    else:
-        assert set(problems["duplicates"]) <= set(empty_ids(table))
-
-
 # --- The consumer changes the rows it is given ----------------------------------------------
 #
 # The tap's post_process converts dates in the row dicts the cursor yielded. A cursor must take
@@ -888,19 +811,6 @@ def test_incremental_emits_each_row_once_when_rows_are_changed(take: int, change
     assert_no_skip(server)
     rest = drain(resume(run.snapshots[cut], take=take), server, change=change)
     assert_exactly_once(run.emitted[:cut] + rest.emitted, window_ids(table))
-
-
-@pytest.mark.parametrize("change", CHANGES, ids=CHANGE_IDS)
-@pytest.mark.parametrize("take", CHANGE_TAKES, ids=[f"take{t}" for t in CHANGE_TAKES])
-def test_first_sync_emits_each_row_once_when_rows_are_changed(take: int, change: str) -> None:
-    table = with_empty_rows(random_table(5, count=120), 23)
-    server = FakeGetConnector.of(table, replication_key=R)
-    cursor = first_sync(take=take)
-    run = drain(cursor, server, change=change)
-    assert_exactly_once(run.emitted, window_ids(table) + empty_ids(table))
-    assert cursor.emitted_empty == 23
-    assert EMPTY_PENDING not in cursor.checkpoint()
-    assert_no_skip(server)
 
 
 @pytest.mark.parametrize("change", CHANGES, ids=CHANGE_IDS)
