@@ -3,7 +3,8 @@
 - ``GET /_sandbox``: dataset, tokens and row counts;
 - ``POST /_sandbox/mutate`` ``{"connector", "inserts", "updates", "deletes", "same_second"}``;
 - ``GET|POST|DELETE /_sandbox/faults`` list, add (``Fault`` keys) or clear faults;
-- ``PUT /_sandbox/latency`` ``{"fixed_ms", "per_row_ms"}``.
+- ``PUT /_sandbox/latency`` ``{"fixed_ms", "per_row_ms", "per_skipped_row_ms"}`` (a key left out
+  is 0).
 
 Any web page open in the user's browser could otherwise change or wipe the sandbox, so every
 call must come from a loopback client (403), be addressed to a loopback name (``Host`` is
@@ -40,7 +41,7 @@ CHANGING_METHODS = frozenset({"POST", "PUT", "DELETE"})
 JSON_MEDIA_TYPE = "application/json"
 MAX_MUTATIONS = 100_000  # per call and kind; more would hold the data lock for minutes
 MUTATE_KEYS = ("connector", "inserts", "updates", "deletes", "same_second")
-LATENCY_KEYS = ("fixed_ms", "per_row_ms")
+LATENCY_KEYS = ("fixed_ms", "per_row_ms", "per_skipped_row_ms")
 
 Handler = Callable[[AFASSandbox, World, dict[str, Any]], SimResponse]
 
@@ -135,6 +136,7 @@ def _set_latency(sandbox: AFASSandbox, world: World, body: dict[str, Any]) -> Si
     values = {name: check_latency_ms(name, body.get(name, 0.0)) for name in LATENCY_KEYS}
     sandbox.latency.fixed_ms = values["fixed_ms"]
     sandbox.latency.per_row_ms = values["per_row_ms"]
+    sandbox.latency.per_skipped_row_ms = values["per_skipped_row_ms"]
     return json_response(asdict(sandbox.latency))
 
 

@@ -19,8 +19,14 @@ from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from afas_sandbox import dbfile
+from afas_sandbox.costs import (
+    DEFAULT_MAX_PARALLEL,
+    MAX_PARALLEL_LIMIT,
+    LatencyModel,
+    check_max_parallel,
+)
 from afas_sandbox.datasets import DATASET_NAMES, load_dataset
-from afas_sandbox.faults import LatencyModel, read_faults_file
+from afas_sandbox.faults import read_faults_file
 from afas_sandbox.inputs import (
     MAX_LATENCY_MS,
     MAX_PORT,
@@ -72,6 +78,12 @@ def _milliseconds(text: str) -> float:
     )
 
 
+def _max_parallel(text: str) -> int:
+    return _converted(
+        lambda: check_max_parallel(int(text)), f"a number from 0 to {MAX_PARALLEL_LIMIT}", text
+    )
+
+
 def _seed(text: str) -> int:
     return _converted(lambda: int(text), "a whole number", text)
 
@@ -95,7 +107,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--latency-ms", type=_milliseconds, default=0.0, help="fixed latency per request"
     )
     serve.add_argument(
-        "--per-row-ms", type=_milliseconds, default=0.0, help="extra latency per row"
+        "--per-row-ms", type=_milliseconds, default=0.0, help="extra latency per row returned"
+    )
+    serve.add_argument(
+        "--per-skipped-row-ms",
+        type=_milliseconds,
+        default=0.0,
+        help="extra latency per row a page skips (skip=n pays for n rows, as big skips are slow)",
+    )
+    serve.add_argument(
+        "--max-parallel",
+        type=_max_parallel,
+        default=DEFAULT_MAX_PARALLEL,
+        help=(
+            "requests of one token in flight at once; one more gets AFAS's 503 with "
+            f"retry_after 1 (default {DEFAULT_MAX_PARALLEL}, as AFAS; 0 = no limit)"
+        ),
     )
     serve.add_argument("--faults", type=Path, help="YAML or JSON list of scripted faults")
     serve.add_argument("--url-file", type=Path, help="write the base URL here once listening")
@@ -188,7 +215,8 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         db_path=args.db,
-        latency=LatencyModel(args.latency_ms, args.per_row_ms),
+        latency=LatencyModel(args.latency_ms, args.per_row_ms, args.per_skipped_row_ms),
+        max_parallel=args.max_parallel,
         faults_file=args.faults,
         rebuild=args.rebuild,
     )

@@ -47,13 +47,13 @@ from typing import Any, Literal
 
 import yaml
 
+from afas_sandbox.costs import LatencyModel as LatencyModel  # lives in costs.py; kept importable
 from afas_sandbox.inputs import (
     MAX_DELAY_SECONDS,
     SandboxInputError,
     check_choice,
     check_int,
     check_keys,
-    check_latency_ms,
     check_number,
     check_text,
     is_integer,
@@ -273,18 +273,3 @@ def _file_items(path: Path, data: Any) -> list[Any]:
             f"got {shown(data)}"
         )
     return data
-
-
-@dataclass
-class LatencyModel:
-    """Server time per request: ``fixed_ms`` plus ``per_row_ms`` for every row returned."""
-
-    fixed_ms: float = 0.0
-    per_row_ms: float = 0.0
-
-    def __post_init__(self) -> None:
-        self.fixed_ms = check_latency_ms("fixed_ms", self.fixed_ms)
-        self.per_row_ms = check_latency_ms("per_row_ms", self.per_row_ms)
-
-    def seconds(self, rows: int) -> float:
-        return (self.fixed_ms + self.per_row_ms * rows) / 1000.0

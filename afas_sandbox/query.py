@@ -121,6 +121,17 @@ def sort_expression(field: GetField) -> str:
     return field.column
 
 
+def order_expressions(field: GetField) -> tuple[str, ...]:
+    """What ``ORDER BY`` sorts one field on: ``sort_expression``, for a decimal first by its
+    value as a float. Rounding to a float keeps the order of values (a < b gives float(a) <=
+    float(b)), so the exact collation, a Python call per comparison, only settles the floats
+    that tie, and ordering a large table on a decimal stays fast (a text that is no number,
+    never written by the sandbox, counts as 0 for the float)."""
+    if field.data_type == "decimal":
+        return (f"CAST({field.column} AS REAL)", sort_expression(field))
+    return (sort_expression(field),)
+
+
 def row_json_expression(connector: GetConnectorDef) -> str:
     parts = ", ".join(f"'{f.id}', {output_expression(f)}" for f in connector.fields)
     return f"json_object({parts})"
@@ -152,37 +163,57 @@ def compile_page(
 ) -> CompiledQuery:
     """Build the SELECT that returns one page as JSON strings, one per row.
 
-    ``rowid_range`` (lowest, highest rowid of the connector's main table) is where an unordered
-    read starts its rotation.
+    SQLite filters, orders, skips and takes on row ids and sort keys alone, then builds JSON for
+    the page's rows only: a sort computes its result columns for every row it sorts, so JSON in
+    the sorting query would cost the whole table for each page. ``rowid_range`` (lowest,
+    highest rowid of the connector's main table) is where an unordered read starts its rotation.
     """
     where_sql, where_params = compile_filter(connector, where)
-    select = f"SELECT {row_json_expression(connector)} AS j FROM {connector.source}"
-    limit_sql = "" if paging.all_rows else " LIMIT ? OFFSET ?"
-    limit_params: tuple[Any, ...] = () if paging.all_rows else (paging.take, paging.skip)
     rowid = _rowid(connector)
     if order:
-        terms = []
-        for field_id, descending in order:
-            field = connector.field(field_id)
-            if field is None:
-                raise FieldNotFoundError(field_id)
-            term = sort_expression(field)
-            terms.append(f"{term} DESC" if descending else term)
-        # Ties on the requested order come back in a different order on every call.
-        terms.append(f"(({rowid} * ?) % {_LARGE_PRIME})")
-        sql = f"{select} WHERE {where_sql} ORDER BY {', '.join(terms)}{limit_sql}"
-        params = (*where_params, rng.randrange(1, _LARGE_PRIME), *limit_params)
-        return CompiledQuery(sql, params)
-    # No order asked: a rotation at a random row, so paging without order misses and doubles
-    # rows, as AFAS warns (section 3.4), while each page stays cheap.
-    pivot = rng.randint(*rowid_range)
+        # Ties on the requested order come back in a different order on every call. The last
+        # term is unique per row, so the page's rows are put in the same order again below.
+        terms = _order_terms(connector, order, rowid)
+        salt = rng.randrange(1, _LARGE_PRIME)
+        ranked = f"SELECT {rowid} AS rid FROM {connector.source} WHERE {where_sql} ORDER BY {terms}"
+        ranked_params: tuple[Any, ...] = (*where_params, salt)
+        again, again_params = terms, (salt,)
+    else:
+        # No order asked: a rotation at a random row, so paging without order misses and
+        # doubles rows, as AFAS warns (section 3.4), while each page stays cheap.
+        pivot = rng.randint(*rowid_range)
+        ranked = (
+            f"SELECT rid FROM (SELECT {rowid} AS rid FROM {connector.source} "
+            f"WHERE ({where_sql}) AND {rowid} >= ? ORDER BY {rowid}) "
+            f"UNION ALL "
+            f"SELECT rid FROM (SELECT {rowid} AS rid FROM {connector.source} "
+            f"WHERE ({where_sql}) AND {rowid} < ? ORDER BY {rowid})"
+        )
+        ranked_params = (*where_params, pivot, *where_params, pivot)
+        again, again_params = f"{rowid} < ?, {rowid}", (pivot,)
+    select = f"SELECT {row_json_expression(connector)} AS j"
+    if paging.all_rows:
+        # Every row gets its JSON anyway: one query, sorted as the pages would be.
+        sql = f"{select} FROM {connector.source} WHERE {where_sql} ORDER BY {again}"
+        return CompiledQuery(sql, (*where_params, *again_params))
     sql = (
-        f"SELECT j FROM ({select} WHERE ({where_sql}) AND {rowid} >= ? ORDER BY {rowid}) "
-        f"UNION ALL "
-        f"SELECT j FROM ({select} WHERE ({where_sql}) AND {rowid} < ? ORDER BY {rowid})"
-        f"{limit_sql}"
+        f"{select} FROM ({ranked} LIMIT ? OFFSET ?) AS page CROSS JOIN {connector.source} "
+        f"WHERE {rowid} = page.rid ORDER BY {again}"
     )
-    return CompiledQuery(sql, (*where_params, pivot, *where_params, pivot, *limit_params))
+    return CompiledQuery(sql, (*ranked_params, paging.take, paging.skip, *again_params))
+
+
+def _order_terms(connector: GetConnectorDef, order: list[tuple[str, bool]], rowid: str) -> str:
+    """``ORDER BY`` terms for ``orderbyfieldids``, ending in a per-call shuffle of ties."""
+    terms = []
+    for field_id, descending in order:
+        field = connector.field(field_id)
+        if field is None:
+            raise FieldNotFoundError(field_id)
+        for term in order_expressions(field):
+            terms.append(f"{term} DESC" if descending else term)
+    terms.append(f"(({rowid} * ?) % {_LARGE_PRIME})")
+    return ", ".join(terms)
 
 
 def compile_filter(connector: GetConnectorDef, where: Filter) -> tuple[str, list[Any]]:

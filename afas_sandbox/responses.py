@@ -35,7 +35,8 @@ class SimResponse:
     headers: list[tuple[str, str]] = field(default_factory=list)
     delay_seconds: float = 0.0
     disruption: Disruption | None = None
-    rows: int = 0
+    rows: int = 0  # rows a GetConnector page returned
+    skipped: int = 0  # rows it skipped first (its skip)
 
     def json(self) -> Any:
         return json.loads(self.body)

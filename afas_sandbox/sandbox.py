@@ -113,7 +113,7 @@ class AFASSandbox:
         # no trace of a write: the write runs, then rolls back (table in faults.py).
         store = self.store if after is None or after.keeps_write else DiscardedWrites(self.store)
         response = self._route(request, segments, token, store)
-        response.delay_seconds += self.latency.seconds(response.rows)
+        response.delay_seconds += self.latency.seconds(response.rows, response.skipped)
         for fault in (before, after):
             if fault is not None:
                 response = fault_response(fault, response)
@@ -216,7 +216,7 @@ class AFASSandbox:
         rows = [r[0] for r in self.store.query(compiled.sql, compiled.params)]
         head = f'{{"skip":{paging.echo_skip},"take":{paging.echo_take},"rows":['
         body = (head + ",".join(rows) + "]}").encode("utf-8")
-        return SimResponse(status=200, body=body, rows=len(rows))
+        return SimResponse(status=200, body=body, rows=len(rows), skipped=paging.skip)
 
     def _update_connector(
         self,

@@ -1,10 +1,11 @@
 """Run a sandbox over real HTTP on loopback, in-process, and hand back a handle to it.
 
 ``start_sandbox()`` checks every input first (port, ``--db`` file, faults file, rows), listens
-on the port, builds (or copies) the dataset, starts werkzeug's threaded WSGI server in a
-background thread and returns a ``RunningSandbox``: the base URL, the tokens, and the live
-objects to inspect and change (rows, world, faults, latency, clock). A refused input raises
-``SandboxInputError`` (a ``ValueError``) with one line saying what to do, before anything runs.
+on the port, builds (or copies) the dataset, starts an HTTP/1.1 server with keep-alive and a
+pool of worker threads (``http_server.py``) and returns a ``RunningSandbox``: the base URL, the
+tokens, and the live objects to inspect and change (rows, world, faults, latency, the
+parallel-call limit, clock). A refused input raises ``SandboxInputError`` (a ``ValueError``)
+with one line saying what to do, before anything runs.
 """
 
 from __future__ import annotations
@@ -13,39 +14,29 @@ import errno
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
-
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from typing import Any
 
 from afas_sandbox import dbfile
 from afas_sandbox.app import SandboxApp
 from afas_sandbox.auth import SandboxToken
 from afas_sandbox.clock import Clock
+from afas_sandbox.costs import DEFAULT_MAX_PARALLEL, LatencyModel, ParallelLimit
 from afas_sandbox.datasets import Dataset, load_dataset
-from afas_sandbox.faults import FaultPlan, LatencyModel
+from afas_sandbox.faults import FaultPlan
+from afas_sandbox.http_server import MIN_WORKERS, SandboxHTTPServer
 from afas_sandbox.inputs import SandboxInputError, check_port, check_rows
 from afas_sandbox.sandbox import AFASSandbox
 from afas_sandbox.store import Store, build_template
 from afas_sandbox.world import MutationResult, World
 
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
 DEFAULT_HOST = "127.0.0.1"
 SERVICE_PATH = "/ProfitRestServices"
-SHUTDOWN_POLL_SECONDS = 0.02
 LISTEN_BACKLOG = 128
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log: a benchmark makes thousands of requests."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
+STOP_JOIN_SECONDS = 5.0
+WORKERS_PER_PARALLEL_CALL = 3  # three tokens at their limit at once still find a worker each
 
 
 class TemplateCache:
@@ -87,13 +78,18 @@ class SandboxTokens:
 
 
 class RunningSandbox:
-    """A sandbox serving HTTP; use as a context manager or call ``stop()``."""
+    """A sandbox serving HTTP; use as a context manager or call ``stop()``.
+
+    Made by ``start_sandbox`` or ``serve_core``; ``server`` has been prepared (it listens) and
+    starts serving here, in a background thread.
+    """
 
     def __init__(
         self,
         core: AFASSandbox,
         world: World,
-        server: BaseWSGIServer,
+        app: SandboxApp,
+        server: SandboxHTTPServer,
         *,
         seed: int = 1,
         size: int = 0,
@@ -102,16 +98,14 @@ class RunningSandbox:
         self.world = world
         self.seed = seed
         self.size = size  # rows of the large connector the data was built with
+        self._app = app
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
-            name="afas-sandbox",
-            daemon=True,
-        )
+        self._stopped = False
+        self._thread = threading.Thread(target=server.serve, name="afas-sandbox", daemon=True)
         self._thread.start()
-        host = server.host if ":" not in server.host else f"[{server.host}]"
-        self.root_url = f"http://{host}:{server.port}"
+        bound_host, port = server.socket.getsockname()[:2]
+        host = bound_host if ":" not in bound_host else f"[{bound_host}]"
+        self.root_url = f"http://{host}:{port}"
         self.base_url = self.root_url + SERVICE_PATH
         self.admin_url = self.root_url + "/_sandbox"
         by_name = {t.name: t for t in core.dataset.tokens}
@@ -130,6 +124,17 @@ class RunningSandbox:
     @property
     def clock(self) -> Clock:
         return self.core.clock
+
+    @property
+    def parallel(self) -> ParallelLimit:
+        """Requests in flight per token; set ``parallel.limit`` (0 = no limit) at any time."""
+        return self._app.parallel
+
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections the server has accepted so far (kept-alive ones count once)."""
+        count: int = self._server.accepted
+        return count
 
     @property
     def store(self) -> Store:
@@ -154,9 +159,13 @@ class RunningSandbox:
         )
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        """Stop serving: waits end at once, requests in progress finish, connections close."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._app.stop()
+        self._server.stop()
+        self._thread.join(timeout=STOP_JOIN_SECONDS)
         self.core.store.close()
 
     def __enter__(self) -> RunningSandbox:
@@ -187,14 +196,17 @@ def start_sandbox(
     faults_file: Path | None = None,
     templates: TemplateCache | None = None,
     rebuild: bool = False,
+    max_parallel: int = DEFAULT_MAX_PARALLEL,
 ) -> RunningSandbox:
     """Start a sandbox serving ``http://{host}:{port}/ProfitRestServices`` (port 0 = free).
 
     ``dataset``, ``seed`` and ``rows`` left out come from the sandbox file at ``db_path`` when
     there is one, else ``demo``, 1 and the dataset's default; see ``afas_sandbox.dbfile`` for
-    when that file is reused, built, rebuilt (``rebuild``) or refused.
+    when that file is reused, built, rebuilt (``rebuild``) or refused. ``max_parallel``: the
+    requests of one token in flight at once before the next gets a 503 (0 = no limit).
     """
     check_port(port)
+    parallel = ParallelLimit(max_parallel)
     found = dbfile.inspect(db_path) if db_path is not None else None
     name, seed, size = dbfile.choose(found, dataset, seed, rows)
     definition = load_dataset(name)
@@ -203,26 +215,42 @@ def start_sandbox(
     if faults_file is not None:
         faults.load(faults_file)
     listening = listen(host, port)
-    server = make_server(
-        listening.host,
-        listening.port,
-        _not_ready,
-        threaded=True,
-        request_handler=_QuietHandler,
-        fd=listening.socket.fileno(),
-    )
-    listening.socket.close()  # the server holds its own duplicate
     try:
         cache = templates or TemplateCache()
         template = cache.get(definition, seed=seed, rows=size, db_path=db_path, rebuild=rebuild)
         store = Store.copy_of(template)
         core = AFASSandbox(definition, store, faults=faults, latency=latency, clock=clock)
         world = World(definition, store, core.clock, seed)
-        server.app = SandboxApp(core, world)
     except BaseException:
-        server.server_close()
+        listening.socket.close()
         raise
-    return RunningSandbox(core, world, server, seed=seed, size=size)
+    return serve_core(core, world, listening=listening, parallel=parallel, seed=seed, size=size)
+
+
+def serve_core(
+    core: AFASSandbox,
+    world: World,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = 0,
+    listening: Listening | None = None,
+    parallel: ParallelLimit | None = None,
+    seed: int = 1,
+    size: int = 0,
+) -> RunningSandbox:
+    """Serve a sandbox core that is already built (``start_sandbox`` builds one from a dataset)
+    over HTTP on ``listening``, or else on ``host:port``."""
+    limit = parallel if parallel is not None else ParallelLimit()
+    bound = listening if listening is not None else listen(host, port)
+    app = SandboxApp(core, world, parallel=limit)
+    threads = max(MIN_WORKERS, WORKERS_PER_PARALLEL_CALL * limit.limit)
+    try:
+        server = SandboxHTTPServer(bound.socket, app, threads=threads, backlog=LISTEN_BACKLOG)
+        server.prepare()
+    except BaseException:
+        bound.socket.close()
+        raise
+    return RunningSandbox(core, world, app, server, seed=seed, size=size)
 
 
 @dataclass
@@ -281,9 +309,3 @@ def _bind_problem(host: str, port: int, exc: OSError) -> str:
             "127.0.0.1"
         )
     return f"cannot listen on {host}:{port} ({exc.strerror}); choose another --host or --port"
-
-
-def _not_ready(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-    """The app until the sandbox is ready; never reached, as serving starts only after that."""
-    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-    return [b"afas-sandbox is starting"]

@@ -7,7 +7,11 @@ then, in this process, a plain ``requests`` loop fetches 1000-row pages of Profi
 - baseline: the same skip/take pages produced by the sandbox core in-process, no HTTP.
 Prints rows/s (median of ``--repeat`` runs) and each loop's ratio to the baseline; the target
 is at least 100,000 rows/s for the plain skip/take HTTP loop (keyset paging is shown for
-comparison: its OR-filter is the costlier query).
+comparison: its OR-filter is the costlier query). Then:
+- requests/s of a plain ``requests`` loop of small calls, on one kept-alive connection (a
+  ``Session``) and with ``Connection: close`` (a new TCP connection per call);
+- ms per 1000-row page ordered on ``UnitId`` alone (no unique index: every page sorts the
+  table) at the start, middle and end, and on the decimal ``AmountDebit`` in the middle.
 
     .venv/bin/python benchmarks/sandbox_throughput.py --rows 200000 --repeat 3
 """
@@ -35,6 +39,7 @@ TARGET_ROWS_PER_SECOND = 100_000
 CONNECTOR = "Profit_Transactions"
 ORDER = "UnitId,EntryNo,SeqNo"
 CACHE_DIR = Path(tempfile.gettempdir()) / "afas-sandbox-bench"
+CALLS = 500
 
 
 def start_server(rows: int, db: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -88,6 +93,37 @@ def http_keyset(base_url: str, header: str) -> int:
         last = (row["UnitId"], row["EntryNo"], row["SeqNo"])
 
 
+def requests_per_second(base_url: str, header: str, *, keep_alive: bool) -> float:
+    """Small calls (one row) in a plain loop, on one connection or a new one per call."""
+    session = requests.Session()
+    session.headers["Authorization"] = header
+    if not keep_alive:
+        session.headers["Connection"] = "close"
+    url = f"{base_url}/connectors/Profit_Persons"
+    started = time.perf_counter()
+    for _ in range(CALLS):
+        response = session.get(url, params={"take": 1}, timeout=60)
+        response.raise_for_status()
+    rate = CALLS / (time.perf_counter() - started)
+    session.close()
+    return rate
+
+
+def ordered_page_ms(base_url: str, header: str, order: str, skip: int, repeat: int) -> float:
+    """Median time of one 1000-row page at ``skip`` ordered on ``order``."""
+    session = requests.Session()
+    session.headers["Authorization"] = header
+    params = {"skip": skip, "take": PAGE_ROWS, "orderbyfieldids": order}
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = session.get(f"{base_url}/connectors/{CONNECTOR}", params=params, timeout=60)
+        response.raise_for_status()
+        times.append(time.perf_counter() - started)
+    session.close()
+    return statistics.median(times) * 1000
+
+
 def in_process_skip_take(core: AFASSandbox, header: str) -> int:
     skip, total = 0, 0
     while True:
@@ -137,6 +173,18 @@ def main() -> None:
         )
         http = measure("HTTP skip/take", lambda: http_skip_take(base_url, header), args.repeat)
         keyset = measure("HTTP keyset", lambda: http_keyset(base_url, header), args.repeat)
+        for keep_alive in (True, False):
+            rate = requests_per_second(base_url, header, keep_alive=keep_alive)
+            name = "kept-alive connection" if keep_alive else "Connection: close"
+            print(f"{CALLS} small calls, {name:<22} {rate:>8,.0f} requests/s")
+        for order, skip in (
+            ("UnitId", 0),
+            ("UnitId", args.rows // 2),
+            ("UnitId", max(args.rows - PAGE_ROWS, 0)),
+            ("AmountDebit", args.rows // 2),
+        ):
+            ms = ordered_page_ms(base_url, header, order, skip, args.repeat)
+            print(f"page of {PAGE_ROWS} ordered on {order:<11} at skip {skip:>9,}: {ms:8.1f} ms")
     finally:
         process.terminate()
         process.wait(timeout=10)

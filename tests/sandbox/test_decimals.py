@@ -19,10 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
-from afas_sandbox import RunningSandbox
-from afas_sandbox.app import SandboxApp
 from afas_sandbox.datasets import Dataset
 from afas_sandbox.datasets.demo import tokens
 from afas_sandbox.model import (
@@ -33,6 +30,7 @@ from afas_sandbox.model import (
     UpdateObjectDef,
 )
 from afas_sandbox.sandbox import AFASSandbox
+from afas_sandbox.server import serve_core
 from afas_sandbox.store import Store, build_template
 from afas_sandbox.updates.writer import DeleteTarget, Element, WriteContext
 from afas_sandbox.world import World
@@ -122,8 +120,7 @@ def wide() -> Iterator[RawClient]:
     store = Store.copy_of(build_template(dataset, seed=1, rows=0))
     core = AFASSandbox(dataset, store)
     world = World(dataset, store, core.clock, 1)
-    server = make_server("127.0.0.1", 0, SandboxApp(core, world), threaded=True)
-    sandbox = RunningSandbox(core, world, server)
+    sandbox = serve_core(core, world)
     client = RawClient(sandbox, sandbox.tokens.full.header)
     yield client
     client.close()
