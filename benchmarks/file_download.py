@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from afas_sandbox.datasets import load_dataset
@@ -56,10 +57,10 @@ def start_sandbox(work: Path, size_mb: float) -> tuple[subprocess.Popen[bytes], 
     raise SystemExit("afas-sandbox did not start")
 
 
-def peak_rss_mb(command: list[str], **kwargs: object) -> tuple[float, float, int]:
+def peak_rss_mb(command: list[str], **kwargs: Any) -> tuple[float, float, int]:
     """Run ``command``; (peak RSS in MB, wall seconds, exit status)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, **kwargs)  # type: ignore[call-overload]
+    process = subprocess.Popen(command, **kwargs)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     return usage.ru_maxrss / 1024, time.perf_counter() - started, process.returncode

@@ -63,8 +63,8 @@ def file_properties() -> dict[str, dict[str, Any]]:
                 "connector": {
                     "type": ["string", "null"],
                     "description": (
-                        "GetConnector listing dossier attachments, downloaded through the "
-                        f"SubjectConnector (default {DEFAULT_SUBJECT_CONNECTOR}; null: none)."
+                        "GetConnector listing dossier attachments, fetched through the "
+                        f"SubjectConnector (default {DEFAULT_SUBJECT_CONNECTOR}; '' or null: none)."
                     ),
                 },
                 "fields": _fields_schema(SUBJECT_ROLES),

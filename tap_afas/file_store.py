@@ -85,11 +85,14 @@ class FileDirectory:
                 "give a local folder or a URL such as s3://bucket/folder."
             ) from None
         self.root: str = str(root).rstrip("/")
+
+    def prepare(self) -> None:
+        """Create the folder (when a sync starts, not at discovery)."""
         try:
             self.fs.makedirs(self._path(PARTIAL_FOLDER), exist_ok=True)
         except OSError as exc:
             raise AFASConfigError(
-                f"Setting 'files.directory' is {location!r}, which cannot be created or "
+                f"Setting 'files.directory' is {self.location!r}, which cannot be created or "
                 f"written ({exc}); choose a folder this user may write."
             ) from None
 

@@ -224,6 +224,8 @@ class FileStream(Stream):
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[Record]:
         directory = self.downloader.directory
+        if directory is not None:
+            directory.prepare()
         state = self.get_context_state(context)
         manifest = (
             Manifest.in_directory(directory, self.name)

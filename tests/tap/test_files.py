@@ -242,6 +242,18 @@ def test_an_error_that_is_not_a_404_stops_the_sync(
 # --------------------------------------------------------------------------- where files go
 
 
+def test_a_folder_that_cannot_be_made_is_one_clear_error(
+    afas_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    config = only_file_connector(afas_sandbox, blocker / "files")
+    assert not (blocker / "files").exists()
+    run = run_tap(config, expect_error=True)
+    assert run.error_text.startswith("AFASConfigError: Setting 'files.directory' is ")
+    assert "cannot be created or written" in run.error_text
+
+
 def test_an_fsspec_url_works_like_a_folder(
     afas_sandbox: RunningSandbox, reader: SandboxReader
 ) -> None:
