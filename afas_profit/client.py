@@ -62,7 +62,7 @@ from afas_profit.errors import (
     parse_error_body,
 )
 from afas_profit.filters import MAX_QUERY_CHARS, query_length
-from afas_profit.messages import failure_message
+from afas_profit.messages import connector_refused_message, failure_message
 from afas_profit.metainfo import (
     EnvironmentInfo,
     GetConnectorInfo,
@@ -228,16 +228,27 @@ class ProfitClient:
         return parse_environment(self.get_json("/metainfo", "GET /metainfo"))
 
     def get_connector_info(self, connector_id: str) -> GetConnectorInfo:
-        what = f"GetConnector {connector_id!r} metainfo (GET /metainfo/get/{connector_id})"
-        try:
-            document = self.get_json(f"/metainfo/get/{connector_id}", what)
-        except AFASAuthError as exc:
-            raise AFASAuthError(
-                f"{exc} The GetConnector {connector_id!r} does not exist in this environment or "
-                "is not in the token's App Connector.",
-                exc.info,
-            ) from None
+        document = self._connector_metainfo("GetConnector", connector_id)
         return parse_get_connector(connector_id, document)
+
+    def update_connector_metainfo(self, connector_id: str, setting: str = "") -> Any:
+        """``/metainfo/update/{id}`` as JSON (``setting``: where the id was configured)."""
+        return self._connector_metainfo("UpdateConnector", connector_id, setting)
+
+    def _connector_metainfo(self, kind: str, connector_id: str, setting: str = "") -> Any:
+        """A connector's metainfo; when AFAS refuses it (401, or 500 "not authorized"), the
+        AFASAuthError names the connector and what to check (403 keeps its IP advice)."""
+        path = f"/metainfo/{'get' if kind == 'GetConnector' else 'update'}/{connector_id}"
+        what = f"{kind} {connector_id!r} metainfo (GET {path})"
+        try:
+            return self.get_json(path, what)
+        except AFASAuthError as exc:
+            if exc.info is not None and exc.info.status == 403:
+                raise
+            reason = connector_refused_message(
+                kind, connector_id, exc.info, self.environment.base_url, setting
+            )
+            raise AFASAuthError(f"{what} failed: {reason}", exc.info) from None
 
     # -- writing -----------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 The header is ``Authorization: AfasToken <base64 of <token><version>1</version><data>…</data>
 </token>>`` (afas-rest-api.md section 2). Each token belongs to an App Connector that lists the
-Get- and UpdateConnectors it may use, and may be restricted to client IP addresses.
+Get- and UpdateConnectors it may use, the other connectors it offers (``SubjectConnector``, and
+the file, image and report connectors), and may be restricted to client IP addresses.
 """
 
 from __future__ import annotations
@@ -21,19 +22,29 @@ _TOKEN_XML = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class AppConnector:
-    """An App Connector: its name, the connectors it offers (``None`` = all) and allowed IPs."""
+    """An App Connector: its name, the connectors it offers (``None`` = all) and allowed IPs.
+
+    ``other_connectors`` names the connectors that are neither Get- nor UpdateConnectors:
+    ``SubjectConnector`` (dossier files, "AppConnectorSubject" in Profit), ``FileConnector``,
+    ``ImageConnector`` and ``ReportConnector``.
+    """
 
     name: str
     user: str
     get_connectors: frozenset[str] | None = None
     update_connectors: frozenset[str] | None = None
     allowed_ips: frozenset[str] | None = None
+    other_connectors: frozenset[str] | None = None
 
     def may_get(self, connector_id: str) -> bool:
         return self.get_connectors is None or connector_id in self.get_connectors
 
     def may_update(self, connector_id: str) -> bool:
         return self.update_connectors is None or connector_id in self.update_connectors
+
+    def may_use(self, connector: str) -> bool:
+        """Whether the App Connector offers ``connector`` (e.g. ``"SubjectConnector"``)."""
+        return self.other_connectors is None or connector in self.other_connectors
 
 
 @dataclass(frozen=True, slots=True)

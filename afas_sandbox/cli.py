@@ -36,6 +36,8 @@ from afas_sandbox.inputs import (
     check_port,
     check_rows,
 )
+from afas_sandbox.quirks import CHOICES as QUIRK_CHOICES
+from afas_sandbox.quirks import parse_assignments
 from afas_sandbox.server import DEFAULT_HOST, RunningSandbox, start_sandbox
 
 PROG = "afas-sandbox"
@@ -126,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--faults", type=Path, help="YAML or JSON list of scripted faults")
     serve.add_argument("--url-file", type=Path, help="write the base URL here once listening")
+    serve.add_argument(
+        "--quirk",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="choose behaviour AFAS leaves undocumented, e.g. put_status=200 (repeatable; "
+        f"quirks: {', '.join(QUIRK_CHOICES)}; see afas_sandbox/quirks.py)",
+    )
     build = sub.add_parser("build", help="generate the dataset into --db PATH and exit")
     _data_options(build, db_required=True)
     return parser
@@ -206,6 +216,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     _check_url_file(args)
+    quirks = parse_assignments(args.quirk)
     if args.faults is not None:
         read_faults_file(args.faults)  # refuse a bad file before anything is built
     running = start_sandbox(
@@ -219,6 +230,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_parallel=args.max_parallel,
         faults_file=args.faults,
         rebuild=args.rebuild,
+        quirks=quirks,
     )
     try:
         _announce(running)

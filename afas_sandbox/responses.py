@@ -18,8 +18,6 @@ ERROR_VALUE_DOES_NOT_EXIST = -2147220469
 # Not documented by AFAS; used by the sandbox for its other validation messages.
 ERROR_VALIDATION = -2147187700
 
-UNEXPECTED_MESSAGE = "An unexpected error has occurred."
-
 JSON_TYPE = "application/json; charset=utf-8"
 
 Disruption = Literal["reset", "truncate"]
@@ -73,6 +71,18 @@ def afas_error(
     )
 
 
+def not_authorized(message: str, quirk: str) -> SimResponse:
+    """A connector the token's App Connector lacks, or that does not exist.
+
+    ``quirk`` is the ``unauthorized_connector`` quirk (quirks.py): ``401-body`` (AFAS's error
+    body with ``message`` and errorNumber -2147180996), ``401-empty`` or ``500``.
+    """
+    if quirk == "401-empty":
+        return empty(401)
+    status = 500 if quirk == "500" else 401
+    return afas_error(message, status=status, number=ERROR_NOT_AUTHORIZED)
+
+
 def maintenance(retry_after_seconds: int) -> SimResponse:
     """AFAS's 503 during maintenance windows (body shape from afas-rest-api.md section 11g)."""
     return json_response(
@@ -88,7 +98,7 @@ def maintenance(retry_after_seconds: int) -> SimResponse:
 
 
 def empty(status: int) -> SimResponse:
-    """A bodiless answer, as AFAS gives for 401 and 403 (``Content-Length: 0`` in its spec)."""
+    """A bodiless answer, as AFAS gives for a refused token and 403 (``Content-Length: 0``)."""
     return SimResponse(status=status, content_type=None)
 
 

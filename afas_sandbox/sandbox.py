@@ -2,7 +2,9 @@
 
 Routing is case-insensitive, as AFAS's documents and clients mix ``/metainfo`` and
 ``/MetaInfo`` (afas-rest-api.md section 1). Order of checks: query-string length (404), token
-(401/403/500), App Connector rights, scripted faults, then the endpoint itself.
+(401/403/500), App Connector rights, scripted faults, then the endpoint itself. Messages come
+in the request's language (``Accept-Language``, else the environment's: Dutch), and what AFAS
+leaves undocumented follows ``self.quirks`` (quirks.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from afas_sandbox.datasets import Dataset
 from afas_sandbox.fault_responses import DiscardedWrites, fault_response
 from afas_sandbox.faults import FaultPlan, LatencyModel
 from afas_sandbox.filters import FilterSyntaxError, parse_compact, parse_json
+from afas_sandbox.messages import language_of, message, translated
 from afas_sandbox.query import (
     INT64_MAX,
     QueryError,
@@ -30,17 +33,17 @@ from afas_sandbox.query import (
     rowid_range_sql,
     whole_number,
 )
+from afas_sandbox.quirks import Quirks, filter_with_z, memo_as_blob
 from afas_sandbox.responses import (
-    ERROR_NOT_AUTHORIZED,
     SimResponse,
     afas_error,
     empty,
     json_response,
+    not_authorized,
     not_found,
 )
 from afas_sandbox.store import Store
 from afas_sandbox.updates.engine import run_delete, run_write
-from afas_sandbox.updates.messages import language_of
 
 PREFIX = "/profitrestservices"
 MAX_QUERY_CHARS = 2049  # from '?' on (afas-rest-api.md section 3.2)
@@ -77,8 +80,10 @@ class AFASSandbox:
         faults: FaultPlan | None = None,
         latency: LatencyModel | None = None,
         clock: Clock | None = None,
+        quirks: Quirks | None = None,
     ) -> None:
         self.dataset = dataset
+        self.quirks = quirks or Quirks()
         self.store = store
         self.faults = faults or FaultPlan()
         self.latency = latency or LatencyModel()
@@ -98,7 +103,7 @@ class AFASSandbox:
             return not_found()
         token = authenticate(request.header("Authorization"), self.tokens)
         if token is AuthFailure.PLAIN_TEXT:
-            return afas_error("Token must be sent Base64-encoded.")
+            return afas_error(message("plain_text_token", self._language(request)))
         if isinstance(token, AuthFailure):
             return empty(401)
         if token.app.allowed_ips is not None and request.remote_addr not in token.app.allowed_ips:
@@ -133,27 +138,31 @@ class AFASSandbox:
     ) -> SimResponse:
         head = segments[0].lower()
         method = request.method.upper()
-        language = language_of(request.header("Accept-Language"))
+        language = self._language(request)
         if head == "metainfo" and method == "GET":
-            return self._metainfo(segments[1:], token)
+            return self._metainfo(segments[1:], token, language)
         if head == "connectors" and len(segments) >= 2:
             if method == "GET" and len(segments) == 2:
-                return self._get_connector(segments[1], request.query_string, token)
+                return self._get_connector(segments[1], request.query_string, token, language)
             if method in ("POST", "PUT", "DELETE"):
                 return self._update_connector(method, segments[1:], request, token, language, store)
         if head == "profitversion" and method == "GET" and len(segments) == 1:
             return json_response({"version": PROFIT_VERSION})
         if head == "subjectconnector" and method == "GET":
+            if not token.app.may_use("SubjectConnector"):
+                return self._not_authorized("SubjectConnector", language)
             return self._subject_file(segments[1:], request.query_string)
         return not_found()
 
-    def _not_authorized(self, kind: str) -> SimResponse:
-        return afas_error(
-            f"{kind} not supported for this app or the user is not authorized",
-            number=ERROR_NOT_AUTHORIZED,
-        )
+    def _language(self, request: SimRequest) -> str:
+        return language_of(request.header("Accept-Language"), self.quirks.language)
 
-    def _metainfo(self, rest: list[str], token: SandboxToken) -> SimResponse:
+    def _not_authorized(self, kind: str, language: str) -> SimResponse:
+        """A connector outside the token's App Connector, or one that does not exist."""
+        text = message("not_authorized", language, kind=kind)
+        return not_authorized(text, self.quirks.unauthorized_connector)
+
+    def _metainfo(self, rest: list[str], token: SandboxToken, language: str) -> SimResponse:
         app = token.app
         if not rest:
             return json_response(
@@ -179,19 +188,25 @@ class AFASSandbox:
         if len(rest) == 2 and rest[0].lower() == "get":
             get_def = self.dataset.get_connector(rest[1])
             if get_def is None or not app.may_get(get_def.id):
-                return self._not_authorized("GetConnector")
-            return json_response(get_def.metainfo())
+                return self._not_authorized("GetConnector", language)
+            return self._described(get_def.metainfo())
         if len(rest) == 2 and rest[0].lower() == "update":
             update_def = self.dataset.update_connector(rest[1])
             if update_def is None or not app.may_update(update_def.id):
-                return self._not_authorized("UpdateConnector")
-            return json_response(update_def.metainfo())
+                return self._not_authorized("UpdateConnector", language)
+            return self._described(update_def.metainfo())
         return not_found()
 
-    def _get_connector(self, connector_id: str, query: str, token: SandboxToken) -> SimResponse:
+    def _described(self, metainfo: dict[str, Any]) -> SimResponse:
+        blob = self.quirks.memo_type == "blob"
+        return json_response(memo_as_blob(metainfo) if blob else metainfo)
+
+    def _get_connector(
+        self, connector_id: str, query: str, token: SandboxToken, language: str
+    ) -> SimResponse:
         definition = self.dataset.get_connector(connector_id)
         if definition is None or not token.app.may_get(definition.id):
-            return self._not_authorized("GetConnector")
+            return self._not_authorized("GetConnector", language)
         params: dict[str, str] = {}
         for key, value in parse_qsl(query, keep_blank_values=True):
             params.setdefault(key.lower(), value)
@@ -205,14 +220,24 @@ class AFASSandbox:
                     params.get("filtervalues"),
                     params.get("operatortypes"),
                 )
+            filtered = filter_with_z(where, definition, self.quirks.filter_z)
             order = parse_order(params.get("orderbyfieldids"))
+            if paging.echo_take == 0 and not paging.all_rows:
+                if self.quirks.take_zero == "error":
+                    return afas_error(message("unexpected", language))
+                if self.quirks.take_zero == "no-rows":
+                    filtered = None
+            if filtered is None:  # no row can match: an empty page
+                page = {"skip": paging.echo_skip, "take": paging.echo_take, "rows": []}
+                return json_response(page)
+            where = filtered
             low, high = self.store.query(rowid_range_sql(definition))[0] if not order else (0, 0)
             with self._rng_lock:
                 compiled = compile_page(definition, where, order, paging, self._rng, (low, high))
         except QueryError as exc:
-            return afas_error(exc.message)
+            return afas_error(translated(exc.message, language))
         except FilterSyntaxError:
-            return afas_error("An unexpected error has occurred.")
+            return afas_error(message("unexpected", language))
         rows = [r[0] for r in self.store.query(compiled.sql, compiled.params)]
         head = f'{{"skip":{paging.echo_skip},"take":{paging.echo_take},"rows":['
         body = (head + ",".join(rows) + "]}").encode("utf-8")
@@ -229,7 +254,7 @@ class AFASSandbox:
     ) -> SimResponse:
         definition = self.dataset.update_connector(rest[0])
         if definition is None or not token.app.may_update(definition.id):
-            return self._not_authorized("UpdateConnector")
+            return self._not_authorized("UpdateConnector", language)
         writer = self.dataset.writers[definition.id]
         stamp = local_stamp(self.clock.now())
         if method == "DELETE":
@@ -241,8 +266,10 @@ class AFASSandbox:
                 stamp=stamp,
                 user=token.app.user,
                 language=language,
+                quirks=self.quirks,
             )
-        if len(rest) != 1:
+        # POST /connectors/{id}/{Sub} inserts into an existing root (afas-rest-api.md 6.1).
+        if len(rest) > 2 or (len(rest) == 2 and method != "POST"):
             return not_found()
         return run_write(
             store,
@@ -253,6 +280,8 @@ class AFASSandbox:
             stamp=stamp,
             user=token.app.user,
             language=language,
+            quirks=self.quirks,
+            sub_object=rest[1] if len(rest) == 2 else None,
         )
 
     def _subject_file(self, rest: list[str], query: str) -> SimResponse:

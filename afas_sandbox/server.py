@@ -14,6 +14,7 @@ import errno
 import socket
 import sqlite3
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +29,7 @@ from afas_sandbox.datasets import Dataset, load_dataset
 from afas_sandbox.faults import FaultPlan
 from afas_sandbox.http_server import MIN_WORKERS, SandboxHTTPServer
 from afas_sandbox.inputs import SandboxInputError, check_port, check_rows
+from afas_sandbox.quirks import Quirks
 from afas_sandbox.sandbox import AFASSandbox
 from afas_sandbox.store import Store, build_template
 from afas_sandbox.world import MutationResult, World
@@ -197,6 +199,7 @@ def start_sandbox(
     templates: TemplateCache | None = None,
     rebuild: bool = False,
     max_parallel: int = DEFAULT_MAX_PARALLEL,
+    quirks: Mapping[str, str] | Quirks | None = None,
 ) -> RunningSandbox:
     """Start a sandbox serving ``http://{host}:{port}/ProfitRestServices`` (port 0 = free).
 
@@ -204,8 +207,10 @@ def start_sandbox(
     there is one, else ``demo``, 1 and the dataset's default; see ``afas_sandbox.dbfile`` for
     when that file is reused, built, rebuilt (``rebuild``) or refused. ``max_parallel``: the
     requests of one token in flight at once before the next gets a 503 (0 = no limit).
+    ``quirks``: ``{name: value}`` for behaviour AFAS leaves undocumented (quirks.py).
     """
     check_port(port)
+    chosen = Quirks.from_settings(quirks)
     parallel = ParallelLimit(max_parallel)
     found = dbfile.inspect(db_path) if db_path is not None else None
     name, seed, size = dbfile.choose(found, dataset, seed, rows)
@@ -219,7 +224,9 @@ def start_sandbox(
         cache = templates or TemplateCache()
         template = cache.get(definition, seed=seed, rows=size, db_path=db_path, rebuild=rebuild)
         store = Store.copy_of(template)
-        core = AFASSandbox(definition, store, faults=faults, latency=latency, clock=clock)
+        core = AFASSandbox(
+            definition, store, faults=faults, latency=latency, clock=clock, quirks=chosen
+        )
         world = World(definition, store, core.clock, seed)
     except BaseException:
         listening.socket.close()

@@ -55,9 +55,8 @@ class UpdateConnectorSink(BatchSink):
                 f"{', '.join(settings.mappings)}). Add one, or leave the stream out of the tap's "
                 "selection."
             )
-        path = f"/metainfo/update/{mapping.connector}"
-        document = self.afas.client.get_json(
-            path, f"UpdateConnector {mapping.connector!r} metainfo (GET {path})"
+        document = self.afas.client.update_connector_metainfo(
+            mapping.connector, setting=f"mappings.{stream_name}.connector"
         )
         meta = parse_update_connector(mapping.connector, document)
         replace(mapping.root, name=meta.root.name).check_against(

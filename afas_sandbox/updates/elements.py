@@ -17,9 +17,9 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from afas_sandbox.messages import message
 from afas_sandbox.model import CONTROL_DATETIME, UpdateConnectorDef, UpdateField, UpdateObjectDef
 from afas_sandbox.responses import ERROR_VALUE_DOES_NOT_EXIST
-from afas_sandbox.updates.messages import message
 from afas_sandbox.updates.numbers import (
     INT64_MAX,
     INT64_MIN,
@@ -56,23 +56,44 @@ class Validator:
     ) -> UpdateRejectedError:
         return UpdateRejectedError(message(message_key, self.language, **values), number)
 
-    def parse_body(self, connector: UpdateConnectorDef, body: Any, action: str) -> list[Element]:
+    def parse_body(
+        self,
+        connector: UpdateConnectorDef,
+        body: Any,
+        action: str,
+        *,
+        insert_into: str | None = None,
+    ) -> list[Element]:
+        """The body's root elements with ``action`` (unless ``@Action`` says otherwise).
+
+        ``insert_into`` names the root's sub-object of a sub-object URL: its elements are
+        inserted (each root element must hold at least one), the rest inherits ``action``.
+        """
         root = connector.root
         if not isinstance(body, dict) or root.name not in body:
             found = ", ".join(f"'{k}'" for k in body) if isinstance(body, dict) else "no object"
             raise self.reject("wrong_root", expected=root.name, found=found or "nothing")
-        return self._elements(root, body[root.name], action)
+        if insert_into is not None and root.object(insert_into) is None:
+            raise self.reject("unknown_object", name=insert_into, object=root.name)
+        elements = self._elements(root, body[root.name], action, insert_into)
+        if insert_into is not None and not all(e.objects.get(insert_into) for e in elements):
+            raise self.reject("no_element", object=insert_into)
+        return elements
 
-    def _elements(self, obj: UpdateObjectDef, container: Any, action: str) -> list[Element]:
+    def _elements(
+        self, obj: UpdateObjectDef, container: Any, action: str, insert_into: str | None = None
+    ) -> list[Element]:
         if not isinstance(container, dict) or "Element" not in container:
             raise self.reject("no_element", object=obj.name)
         raw = container["Element"]
         raws = raw if isinstance(raw, list) else [raw]
         if not raws:
             raise self.reject("no_element", object=obj.name)
-        return [self._element(obj, item, action) for item in raws]
+        return [self._element(obj, item, action, insert_into) for item in raws]
 
-    def _element(self, obj: UpdateObjectDef, raw: Any, inherited: str) -> Element:
+    def _element(
+        self, obj: UpdateObjectDef, raw: Any, inherited: str, insert_into: str | None = None
+    ) -> Element:
         if not isinstance(raw, dict):
             raise self.reject("no_element", object=obj.name)
         element = Element(obj=obj)
@@ -103,7 +124,8 @@ class Validator:
             sub = obj.object(sub_name)
             if sub is None:
                 raise self.reject("unknown_object", name=sub_name, object=obj.name)
-            nested = self._elements(sub, container, element.action)
+            sub_action = "insert" if sub_name == insert_into else element.action
+            nested = self._elements(sub, container, sub_action)
             element.objects.setdefault(sub_name, []).extend(nested)
         for field in obj.fields:
             if not field.mandatory or element.value(field.field_id) is not None:

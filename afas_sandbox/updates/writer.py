@@ -6,8 +6,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from afas_sandbox.messages import message
 from afas_sandbox.model import UpdateObjectDef
-from afas_sandbox.updates.messages import message
 
 
 class UpdateRejectedError(Exception):

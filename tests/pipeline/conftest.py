@@ -64,6 +64,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "Profit_Transactions": ("UnitId", "EntryNo", "SeqNo"),
     "Profit_FreeTable_K01": ("SqNo",),
     "Profit_Deleted_Records": ("LogId",),
+    "Profit_Contacts": ("ContactId",),
 }
 # Each incremental GetConnector's replication key (tap-afas detects it by name); None: full table.
 REPLICATION_KEYS: dict[str, str | None] = {
@@ -77,6 +78,7 @@ REPLICATION_KEYS: dict[str, str | None] = {
     "Profit_Transactions": "Mutatiedatum",
     "Profit_FreeTable_K01": "Datum_gewijzigd",
     "Profit_Deleted_Records": "Datum_mutatie",
+    "Profit_Contacts": "Datum_wijziging",
 }
 
 Row = dict[str, Any]

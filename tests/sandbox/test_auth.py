@@ -3,7 +3,10 @@
 Pins afas-rest-api.md section 2 and the brief's decisions: a missing, malformed or unknown
 token is a 401 with an empty body, a plain-text XML token a 500 AFAS error body, an
 IP-restricted token a 403, and a connector outside the token's App Connector (or one that does
-not exist) a 500 "... not supported for this app or the user is not authorized".
+not exist) a 401 with AFAS's error body "... not supported for this app or the user is not
+authorized" (help page "API-responses bij connectoren"; the other choices of the
+``unauthorized_connector`` quirk are pinned in test_quirks.py). Messages are Dutch unless the
+request asks for English.
 """
 
 from __future__ import annotations
@@ -21,8 +24,14 @@ from tests.sandbox.conftest import RawClient
 
 ERROR_KEYS = {"externalMessage", "errorNumber", "profitLogReference"}
 NOT_AUTHORIZED = -2147180996
-GET_NOT_AUTHORIZED = "GetConnector not supported for this app or the user is not authorized"
-UPDATE_NOT_AUTHORIZED = "UpdateConnector not supported for this app or the user is not authorized"
+NOT_AUTHORIZED_TEXTS = {
+    ("get", "nl"): "Algemene melding: Deze GetConnector wordt niet ondersteund of de gebruiker is "
+    "niet geautoriseerd.",
+    ("update", "nl"): "Algemene melding: Deze UpdateConnector wordt niet ondersteund of de "
+    "gebruiker is niet geautoriseerd.",
+    ("get", "en"): "GetConnector not supported for this app or the user is not authorized",
+    ("update", "en"): "UpdateConnector not supported for this app or the user is not authorized",
+}
 LIMITED_GET = {"Profit_Administrations", "Profit_Employees", "Profit_Persons"}
 LIMITED_UPDATE = {"KnPerson"}
 REQUIRED_GET = {
@@ -67,8 +76,8 @@ def _call(
     )
 
 
-def _assert_error_body(response: requests.Response) -> dict[str, Any]:
-    assert response.status_code == 500, response.text
+def _assert_error_body(response: requests.Response, status: int = 500) -> dict[str, Any]:
+    assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
     assert set(body) == ERROR_KEYS
     assert isinstance(body["externalMessage"], str)
@@ -79,10 +88,9 @@ def _assert_error_body(response: requests.Response) -> dict[str, Any]:
     return body
 
 
-def _assert_not_authorized(response: requests.Response, kind: str) -> None:
-    body = _assert_error_body(response)
-    message = GET_NOT_AUTHORIZED if kind == "get" else UPDATE_NOT_AUTHORIZED
-    assert body["externalMessage"] == message
+def _assert_not_authorized(response: requests.Response, kind: str, language: str = "nl") -> None:
+    body = _assert_error_body(response, 401)
+    assert body["externalMessage"] == NOT_AUTHORIZED_TEXTS[kind, language]
     assert body["errorNumber"] == NOT_AUTHORIZED
 
 
@@ -269,6 +277,50 @@ def test_limited_token_get_connector_outside_app_is_not_authorized(
     assert client.get(f"/connectors/{connector}", {"take": 1}).status_code == 200  # exists
     _assert_not_authorized(limited_client.get(f"/connectors/{connector}", {"take": 1}), "get")
     _assert_not_authorized(limited_client.get(f"/metainfo/get/{connector}"), "get")
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "language"),
+    [
+        ("en-us", "en"),
+        ("en", "en"),
+        ("nl-nl", "nl"),
+        ("nl-be", "nl"),
+        ("de-de", "nl"),
+        (None, "nl"),
+    ],
+)
+def test_not_authorized_message_follows_accept_language(
+    limited_client: RawClient, accept_language: str | None, language: str
+) -> None:
+    headers = {} if accept_language is None else {"Accept-Language": accept_language}
+    get = limited_client.get("/connectors/Profit_Transactions", headers=headers)
+    _assert_not_authorized(get, "get", language)
+    update = limited_client.get("/metainfo/update/KnSubject", headers=headers)
+    _assert_not_authorized(update, "update", language)
+
+
+def test_limited_token_may_not_download_dossier_files(
+    shared: RunningSandbox, limited_client: RawClient, client: RawClient
+) -> None:
+    """The limited App Connector lacks the SubjectConnector: 401, for every file, both URL
+    forms, while the full token downloads the same file."""
+    attachment = client.get(
+        "/connectors/Profit_Subject_Attachments", {"take": 1, "orderbyfieldids": "attachment_id"}
+    ).json()["rows"][0]
+    sb_id, file_id = attachment["subject_id"], attachment["file_id"]
+    assert client.get(f"/SubjectConnector/{sb_id}/{file_id}").status_code == 200
+    for response in (
+        limited_client.get(f"/SubjectConnector/{sb_id}/{file_id}"),
+        limited_client.get("/SubjectConnector", {"SubjectId": sb_id, "FileId": file_id}),
+        limited_client.get(f"/SubjectConnector/{sb_id}/{'0' * 32}"),
+    ):
+        body = _assert_error_body(response, 401)
+        assert "SubjectConnector" in body["externalMessage"]
+        assert "filedata" not in response.text
+    ip_restricted = shared.tokens.ip_restricted.header
+    refused = _call(shared, "GET", f"/SubjectConnector/{sb_id}/{file_id}", ip_restricted)
+    assert refused.status_code == 403
 
 
 def test_not_authorized_reference_is_fresh_per_error(limited_client: RawClient) -> None:

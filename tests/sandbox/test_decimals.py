@@ -396,7 +396,7 @@ def test_demo_decimals_sort_and_filter_as_python_decimals(
 )
 def test_a_bad_number_in_a_filter_is_a_500_body(wide: RawClient, params: dict[str, Any]) -> None:
     response = wide.get("/connectors/Test_Amounts", params)
-    assert_afas_error(response, "An unexpected error has occurred.")
+    assert_afas_error(response, "Er is een onverwachte fout opgetreden.")  # Dutch by default
 
 
 @pytest.mark.parametrize("skip_take", [("9" * 30, "5"), ("0", "9" * 30), ("0", "9" * 1900)])

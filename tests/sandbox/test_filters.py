@@ -612,7 +612,7 @@ def test_date_value_with_z_is_500(client: RawClient, field_id: str, value: str) 
 
 # --- errors ---------------------------------------------------------------------------------
 
-NOT_FOUND = "Connector field 'Nope' not found"
+NOT_FOUND = "Connectorveld 'Nope' niet gevonden"  # the environment's language: Dutch
 
 
 @pytest.mark.parametrize(

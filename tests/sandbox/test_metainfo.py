@@ -54,7 +54,7 @@ REQUIRED_GET = [
     "Profit_Deleted_Records",
     "Profit_FreeTable_K01",
 ]
-DEMO_GET = [*REQUIRED_GET, "Profit_Subject_Attachments"]
+DEMO_GET = [*REQUIRED_GET, "Profit_Subject_Attachments", "Profit_Contacts"]
 DEMO_UPDATE = ["KnPerson", "KnOrganisation", "KnSubject", "KnEmployee", "FiEntries", "KnCustomK01"]
 ROOT_NAMES = {
     "KnPerson": "KnPerson",
@@ -73,6 +73,7 @@ MODIFIED_FIELDS = {
     "Profit_Transactions": "Mutatiedatum",
     "Profit_FreeTable_K01": "Datum_gewijzigd",
     "Profit_Deleted_Records": "Datum_mutatie",
+    "Profit_Contacts": "Datum_wijziging",
 }
 CUSTOM_FIELD = re.compile(r"U[0-9A-F]{32}")
 PROJECT_NAME_FIELD = "U018A40C7A37A5B7A93502E52BF447225"

@@ -74,7 +74,7 @@ def _assert_unexpected_error(response: requests.Response) -> None:
     assert response.status_code == 500, response.text
     body = response.json()
     assert set(body) == ERROR_KEYS
-    assert body["externalMessage"] == "An unexpected error has occurred."
+    assert body["externalMessage"] == "Er is een onverwachte fout opgetreden."  # Dutch default
     assert body["errorNumber"] == -2147180999
     assert re.fullmatch(r"[0-9A-F]{32}", body["profitLogReference"])
 

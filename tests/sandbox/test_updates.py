@@ -730,7 +730,12 @@ def test_entry_array_with_one_unbalanced_entry_writes_nothing(api: RawClient) ->
 
 def test_code_table_value_that_does_not_exist(api: RawClient) -> None:
     before = persons(api)
-    body = assert_afas_error(api.post("/connectors/KnPerson", person_body("Codefout", ViGe="Q")))
+    response = api.post(
+        "/connectors/KnPerson",
+        person_body("Codefout", ViGe="Q"),
+        headers={"Accept-Language": "en-us"},
+    )
+    body = assert_afas_error(response)
     assert body["externalMessage"] == "The entered value for 'Geslacht' does not exist."
     assert body["errorNumber"] == NOT_EXIST_NUMBER
     assert persons(api) == before
@@ -750,7 +755,13 @@ def test_code_table_message_in_dutch_with_accept_language_nl(api: RawClient) -> 
 
 
 def test_mandatory_message_in_dutch_with_accept_language_nl(api: RawClient) -> None:
-    english = assert_afas_error(api.post("/connectors/KnPerson", person_body("", FiNm="Piet")))
+    english = assert_afas_error(
+        api.post(
+            "/connectors/KnPerson",
+            person_body("", FiNm="Piet"),
+            headers={"Accept-Language": "en-us"},
+        )
+    )
     dutch = assert_afas_error(
         api.post(
             "/connectors/KnPerson",

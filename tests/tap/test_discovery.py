@@ -32,6 +32,7 @@ DOCUMENTED_REPLICATION_KEYS: dict[str, str | None] = {
     "Profit_Transactions": "Mutatiedatum",
     "Profit_FreeTable_K01": "Datum_gewijzigd",
     "Profit_Deleted_Records": "Datum_mutatie",
+    "Profit_Contacts": "Datum_wijziging",
 }
 
 # The leading run of fields whose ids end in Id/Nr/No/Nummer/Number/Code/Key.
@@ -46,12 +47,14 @@ DOCUMENTED_KEYS: dict[str, list[str]] = {
     "Profit_Transactions": ["UnitId", "EntryNo", "SeqNo"],
     "Profit_FreeTable_K01": ["SqNo"],
     "Profit_Deleted_Records": ["LogId"],
+    "Profit_Contacts": ["ContactId"],
 }
 
 STREAM_NAMES = {
     "Profit_Administrations": "profit_administrations",
     "Profit_Persons": "profit_persons",
     "Profit_Organisations": "profit_organisations",
+    "Profit_Contacts": "profit_contacts",
     "Profit_Employees": "profit_employees",
     "Profit_Debtors": "profit_debtors",
     "Profit_Subjects": "profit_subjects",

@@ -86,14 +86,34 @@ def _batch_size(body: Any, root: str) -> int:
 # --------------------------------------------------------------------------- batches
 
 
+# AFAS answers in the language the request asks for, else in the environment's (Dutch).
+LANGUAGES = pytest.mark.parametrize("accept_language", ["en-us", "nl-nl", None])
+NOT_BALANCED = {
+    "en-us": "The entry is not balanced (debit 100.00, credit 99.00).",
+    "nl-nl": "De boeking is niet in balans (debet 100.00, credit 99.00).",
+    None: "De boeking is niet in balans (debet 100.00, credit 99.00).",
+}
+DOES_NOT_EXIST = {
+    "en-us": "The entered value for 'Bestemming' does not exist.",
+    "nl-nl": "De ingevoerde waarde voor 'Bestemming' bestaat niet.",
+    None: "De ingevoerde waarde voor 'Bestemming' bestaat niet.",
+}
+
+
+@LANGUAGES
 def test_refused_record_does_not_sink_its_batch(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox,
+    tmp_path: Path,
+    reader: SandboxReader,
+    recorder: Recorder,
+    accept_language: str | None,
 ) -> None:
     texts = [f"Batch-isolatie {i}" for i in range(1, 6)]
     records = [_entry(t) for t in texts]
     records[2] = _entry(texts[2], credit="99.00")  # AFAS refuses: not balanced
+    language = {"accept_language": accept_language} if accept_language else {}
     run = run_target(
-        target_config(afas_sandbox, tmp_path, {"journal": JOURNAL}, batch_size=5),
+        target_config(afas_sandbox, tmp_path, {"journal": JOURNAL}, batch_size=5, **language),
         stream_messages("journal", records),
     )
     assert run.summary("journal") == {"inserted": 4, "rejected": 1}
@@ -107,14 +127,19 @@ def test_refused_record_does_not_sink_its_batch(
     assert sorted(sizes) == [1, 2, 2, 3, 5]  # 5 -> 2 + 3 -> 3 = 1 + 2
     (reject,) = read_rejects(tmp_path / "rejects.jsonl")
     assert reject["outcome"] == "rejected"
-    assert reject["reason"] == "The entry is not balanced (debit 100.00, credit 99.00)."
+    assert reject["reason"] == NOT_BALANCED[accept_language]
     assert PROFIT_LOG_REFERENCE.fullmatch(reject["profitLogReference"])
     assert reject["record"]["lines"][0]["description"] == texts[2]
     assert any(reject["profitLogReference"] in w for w in run.warnings())
 
 
+@LANGUAGES
 def test_afas_side_code_error_isolated_in_a_batch(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox,
+    tmp_path: Path,
+    reader: SandboxReader,
+    recorder: Recorder,
+    accept_language: str | None,
 ) -> None:
     """A link to a person that does not exist: only AFAS knows; the other four still land."""
     person_ids = sorted(str(r["PersonId"]) for r in reader.all_rows("Profit_Persons"))[:5]
@@ -124,15 +149,16 @@ def test_afas_side_code_error_isolated_in_a_batch(
         for t, p in zip(texts, person_ids, strict=True)
     ]
     records[4]["link_id"] = "999999"
+    language = {"accept_language": accept_language} if accept_language else {}
     run = run_target(
-        target_config(afas_sandbox, tmp_path, {"notes": SUBJECTS}, batch_size=5),
+        target_config(afas_sandbox, tmp_path, {"notes": SUBJECTS}, batch_size=5, **language),
         stream_messages("notes", records),
     )
     assert run.summary("notes") == {"inserted": 4, "rejected": 1}
     stored = _subjects(reader)
     assert {t: stored.count(t) for t in texts} == {t: int(t != texts[4]) for t in texts}
     (reject,) = read_rejects(tmp_path / "rejects.jsonl")
-    assert reject["reason"] == "The entered value for 'Bestemming' does not exist."
+    assert reject["reason"] == DOES_NOT_EXIST[accept_language]
     assert PROFIT_LOG_REFERENCE.fullmatch(reject["profitLogReference"])
     assert _batch_size(recorder.writes[0].json, "KnSubject") == 5
 

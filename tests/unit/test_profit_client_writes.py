@@ -330,7 +330,8 @@ def test_functional_500_is_a_rejection_without_retry(harness: Harness) -> None:
     info = caught.value.info
     assert info is not None
     assert info.status == 500
-    assert info.external_message == "The entered value for 'Geslacht' does not exist."
+    assert info.error_number == -2147220469  # "The entered value for 'Geslacht' does not exist."
+    assert "'Geslacht'" in (info.external_message or "")  # in the environment's language
     assert info.profit_log_reference is not None
     assert len(info.profit_log_reference) == 32
     message = str(caught.value)
@@ -377,8 +378,13 @@ def test_unknown_token_is_an_auth_error(harness: Harness) -> None:
 def test_update_connector_not_in_the_app_connector_is_an_auth_error(harness: Harness) -> None:
     client = make_client(harness.sandbox, harness.sleeps, token=harness.sandbox.tokens.limited.xml)
     body = {"KnOrganisation": {"Element": {"Fields": {"MatchOga": "6", "Nm": "Acme"}}}}
-    with pytest.raises(AFASAuthError, match="UpdateConnector not supported for this app"):
+    with pytest.raises(AFASAuthError) as caught:
         client.write("POST", "/connectors/KnOrganisation", body, "insert KnOrganisation")
+    message = str(caught.value)
+    assert message.startswith("insert KnOrganisation failed: 401")
+    assert "App Connector" in message
+    assert caught.value.info is not None
+    assert caught.value.info.error_number == -2147180996  # "… not supported for this app …"
     assert harness.sleeps == []
 
 

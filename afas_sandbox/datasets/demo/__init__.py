@@ -8,6 +8,7 @@ from typing import Any
 from afas_sandbox.auth import AppConnector, SandboxToken, demo_token_data
 from afas_sandbox.datasets import Dataset
 from afas_sandbox.datasets.demo import generate
+from afas_sandbox.datasets.demo.contacts import ContactWriter
 from afas_sandbox.datasets.demo.entities import entity_ops
 from afas_sandbox.datasets.demo.getconnectors import GET_CONNECTORS
 from afas_sandbox.datasets.demo.relations import (
@@ -24,7 +25,9 @@ from afas_sandbox.datasets.demo.writers import (
     SubjectWriter,
 )
 
-DATASET_VERSION = "3"  # 2: undated free-table rows; 3: decimals stored as exact text
+# 2: undated free-table rows; 3: decimals stored as exact text; 4: contacts (KnContact,
+# Profit_Contacts) and multi-line Dutch memo texts
+DATASET_VERSION = "4"
 DEFAULT_TRANSACTION_ROWS = 20_000
 
 FULL_ACCESS = AppConnector(name="Singer integratie (volledig)", user="12345.SINGER")
@@ -33,6 +36,7 @@ LIMITED_ACCESS = AppConnector(
     user="12345.HRPORTAAL",
     get_connectors=frozenset({"Profit_Administrations", "Profit_Employees", "Profit_Persons"}),
     update_connectors=frozenset({"KnPerson"}),
+    other_connectors=frozenset(),  # no SubjectConnector: the dossier's files are refused
 )
 IP_RESTRICTED = AppConnector(
     name="Rapportage (IP-beperkt)",
@@ -68,7 +72,9 @@ def subject_file(conn: sqlite3.Connection, sb_id: int, file_id: str) -> tuple[st
 def dataset(*, empty: bool = False) -> Dataset:
     writers: dict[str, Any] = {
         "KnPerson": RelationWriter(PERSON_KIND),
-        "KnOrganisation": RelationWriter(ORGANISATION_KIND),
+        "KnOrganisation": RelationWriter(
+            ORGANISATION_KIND, {"KnContact": ContactWriter(RelationWriter(PERSON_KIND))}
+        ),
         "KnSubject": SubjectWriter(),
         "KnEmployee": EmployeeWriter(),
         "FiEntries": EntryWriter(),

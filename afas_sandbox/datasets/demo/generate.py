@@ -18,12 +18,14 @@ from datetime import date, timedelta
 
 from faker import Faker
 
+from afas_sandbox.datasets.demo.contacts import contact_rows
 from afas_sandbox.datasets.demo.journal import (
     DEBTOR_COUNT,
     DEBTOR_ID_FIRST,
     TRANSACTION_COLUMNS,
     transaction_lines,
 )
+from afas_sandbox.datasets.demo.memos import subject_memo
 from afas_sandbox.datasets.demo.stamps import (
     AUDIT_FIRST_DAY,
     AUDIT_LAST_DAY,
@@ -96,6 +98,13 @@ _ATTACHMENT_KINDS = (
     ("factuur_{y}-{n}.pdf", "application/pdf"), ("notitie.txt", "text/plain"),
     ("verslag_gesprek.txt", "text/plain"), ("scan_{n}.png", "image/png"),
 )  # fmt: skip
+
+
+def places(value: float, decimals: int = 2) -> str:
+    """A decimal as stored: text with the field's places (metainfo ``decimals``), as AFAS
+    shows it (``1000.0`` → ``1000.00``); rounded here, at generation, never when read."""
+    text = f"{value:.{decimals}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # no "-0.00"
 
 
 def make_faker(seed: int) -> Faker:
@@ -256,8 +265,8 @@ def employee_row(
         "end_date": iso_date(end) if end else None,
         "function_code": function_code,
         "department_code": rng.choice(_DEPARTMENTS.get(function_code, ("OE-ALG",))),
-        "hours_per_week": rng.choice(HOURS_PER_WEEK),
-        "salary": round(rng.uniform(SALARY_MIN_EUR, SALARY_MAX_EUR), 2),
+        "hours_per_week": places(rng.choice(HOURS_PER_WEEK)),
+        "salary": places(rng.uniform(SALARY_MIN_EUR, SALARY_MAX_EUR)),
         "work_start_time": f"1900-01-01T{rng.randint(7, 9):02d}:{rng.randrange(0, 60, 15):02d}:00",
         "created": stamp,
         "modified": stamp,
@@ -275,16 +284,16 @@ def debtor_row(
 ) -> Row:
     """One ``debtors`` row; organisations (bc_co ``2...``) get a VAT number."""
     is_organisation = (relation_bc_co or "").startswith(str(ORGANISATION_BC_CO_FIRST)[0])
-    limit = rng.choice((0.0, 1000.0, 2500.0, 5000.0, 10000.0, round(rng.uniform(500, 50000), 2)))
+    limit = rng.choice((0.0, 1000.0, 2500.0, 5000.0, 10000.0, rng.uniform(500, 50000)))
     return {
         "debtor_id": debtor_id,
         "relation_bc_co": relation_bc_co,
         "name": name,
-        "credit_limit": limit,
+        "credit_limit": places(limit),
         "payment_condition": rng.choice(("14", "30", "30", "30", "60")),
         "blocked": int(rng.random() < 0.05),
         "vat_number": f"NL{rng.randrange(10**8, 10**9)}B01" if is_organisation else None,
-        "balance": 0.0 if rng.random() < 0.2 else round(rng.uniform(-2500, 25000), 2),
+        "balance": places(0.0 if rng.random() < 0.2 else rng.uniform(-2500, 25000)),
         "currency": "EUR" if rng.random() < 0.95 else rng.choice(("USD", "GBP")),
         "created": stamp,
         "modified": stamp,
@@ -300,11 +309,14 @@ def subject_row(
     day = date.fromisoformat(stamp[:10]) - timedelta(days=rng.randint(0, 5))
     text = _SUBJECT_FORMATS.get(type_id, "{t}")
     hour, minute = rng.randint(8, 17), rng.randrange(0, 60, 5)
+    subject = text.format(t=rng.choice(_TOPICS), y=day.year, d=day.strftime("%d-%m-%Y"))
+    # The lorem paragraph only seeds the Dutch memo: drawing it keeps every later value as it was.
+    seed_text = fake.paragraph(nb_sentences=rng.randint(1, 4)) if rng.random() < 0.7 else None
     return {
         "sb_id": sb_id,
         "type_id": type_id,
-        "subject": text.format(t=rng.choice(_TOPICS), y=day.year, d=day.strftime("%d-%m-%Y")),
-        "body": fake.paragraph(nb_sentences=rng.randint(1, 4)) if rng.random() < 0.7 else None,
+        "subject": subject,
+        "body": None if seed_text is None else subject_memo(f"{sb_id}/{seed_text}", type_id, day),
         "subject_date": iso_date(day),
         "subject_time": f"1900-01-01T{hour:02d}:{minute:02d}:00" if rng.random() < 0.6 else None,
         "link_crm": int(link_type != 3 and rng.random() < 0.8),
@@ -323,7 +335,7 @@ def custom_k01_row(rng: random.Random, fake: Faker, *, sq_no: int, stamp: str) -
     return {
         "sq_no": sq_no,
         "project_name": f"{rng.choice(_PROJECT_KINDS)} {place}",
-        "budget": round(rng.uniform(5_000, 250_000), 2),
+        "budget": places(rng.uniform(5_000, 250_000)),
         "start_date": iso_date(date_between(rng, date(2020, 1, 1), date(2026, 12, 31))),
         "active": int(status == "A"),
         "status": status,
@@ -441,7 +453,7 @@ def populate(conn: sqlite3.Connection, *, seed: int, rows: int) -> None:
     for table, table_rows in (
         ("persons", persons), ("organisations", organisations), ("employees", employees),
         ("debtors", debtors), ("subjects", subjects), ("subject_attachments", attachments),
-        ("custom_k01", k01),
+        ("custom_k01", k01), ("contacts", contact_rows(seed, organisations, persons)),
     ):  # fmt: skip
         _insert(conn, table, table_rows)
     columns, marks = ", ".join(TRANSACTION_COLUMNS), ", ".join("?" * len(TRANSACTION_COLUMNS))

@@ -2,7 +2,8 @@
 
 Field ids and modified-date names differ per connector on purpose, as in real environments:
 ``ModifiedDate``, ``modified_date``, ``Gewijzigd_op``, ``DatumGewijzigd``, ``Gewijzigd``,
-``Mutatiedatum``, ``Datum_gewijzigd`` and ``Datum_mutatie``.
+``Mutatiedatum``, ``Datum_gewijzigd``, ``Datum_mutatie`` and ``Datum_wijziging``. Memo fields
+(``Body``, ``Remark``) are strings of length 0 holding several lines of text.
 """
 
 from __future__ import annotations
@@ -111,6 +112,29 @@ ORGANISATIONS = GetConnectorDef(
     ),
 )
 
+CONTACTS = GetConnectorDef(
+    id="Profit_Contacts",
+    description="Contactpersonen",
+    source="contacts c LEFT JOIN organisations o ON o.bc_co = c.organisation_bc_co",
+    fields=(
+        _f("ContactId", "U001", "int", "Contact", "c.cd_id", 9, CONTROL_CODE),
+        _f("ContactType", "U002", "string", "Soort contact", "c.kind", 3, CONTROL_CODE),
+        _f("OrganisationId", "U003", "string", "Organisatie", "c.organisation_bc_co", 15),
+        _f("OrganisationName", "U004", "string", "Naam organisatie", "o.name", 255),
+        _f("PersonId", "U005", "string", "Persoon", "c.person_bc_co", 15),
+        _f("Department", "U006", "string", "Afdeling", "c.department", 255),
+        _f("JobTitle", "U007", "string", "Functie op visitekaartje", "c.job_title", 50),
+        _f("Email", "U008", "string", "E-mail werk", "c.email", 255),
+        _f("Phone", "U009", "string", "Telefoonnr. werk", "c.phone", 255),
+        _f("Mobile", "U010", "string", "Mobiel werk", "c.mobile", 255),
+        # A memo: length 0, several lines of text (see memos.py).
+        _f("Remark", "U011", "string", "Opmerking", "c.remark", 0),
+        _f("Blocked", "U012", "boolean", "Geblokkeerd", "c.blocked"),
+        _f("CreatedOn", "U013", "date", "Aangemaakt op", "c.created", 0, CONTROL_DATETIME),
+        _f("Datum_wijziging", "U014", "date", "Datum wijziging", "c.modified", 0, CONTROL_DATETIME),
+    ),
+)
+
 EMPLOYEES = GetConnectorDef(
     id="Profit_Employees",
     description="Medewerkers",
@@ -166,7 +190,7 @@ SUBJECTS = GetConnectorDef(
         _f("SubjectId", "U001", "int", "Dossieritem", "s.sb_id", 9, CONTROL_CODE),
         _f("SubjectType", "U002", "int", "Type dossieritem", "s.type_id", 9, CONTROL_CODE),
         _f("Subject", "U003", "string", "Onderwerp", "s.subject", 255),
-        _f("Body", "U004", "string", "Toelichting", "s.body", 0),
+        _f("Body", "U004", "string", "Toelichting", "s.body", 0),  # a memo (memos.py)
         _f("SubjectDate", "U005", "date", "Datum", "s.subject_date"),
         _f("SubjectTime", "U006", "date", "Tijd", "s.subject_time", 0, CONTROL_TIME),
         _f("LinkedToCrm", "U007", "boolean", "Dossier CRM", "s.link_crm"),
@@ -247,6 +271,7 @@ GET_CONNECTORS: tuple[GetConnectorDef, ...] = (
     ADMINISTRATIONS,
     PERSONS,
     ORGANISATIONS,
+    CONTACTS,
     EMPLOYEES,
     DEBTORS,
     SUBJECTS,

@@ -87,7 +87,7 @@ def _entry_lines(
         if not account:
             account = str(DEBTOR_ID_FIRST + int(r() * DEBTOR_COUNT))
         debit = (seq_no == 1) == single_debit
-        value = amount / 100
+        value = f"{amount // 100}.{amount % 100:02d}"  # decimal(14, 2): text with its 2 places
         out.append((
             unit_id, entry_no, seq_no, year, period, journal, kind, account, text, entry_date,
             document_date, document_no, value if debit else None, None if debit else value,

@@ -2,15 +2,19 @@
 
 A match value chooses how an incoming element finds an existing relation (afas-rest-api.md
 section 6.3): by number (BcCo), BSN or KvK number, name and other fields, or "always insert".
-A match found turns an insert into an update; more than one match is an error.
+A match found turns an insert into an update; more than one match is an error. Sub-objects with
+rows of their own (an organisation's KnContact) go to the ``sub_writers`` after the relation
+itself is written; deleting an organisation deletes its contacts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from afas_sandbox.datasets.demo.rows import (
+    ENTITY_CONTACT,
     ENTITY_ORGANISATION,
     ENTITY_PERSON,
     columns_of,
@@ -107,17 +111,28 @@ ORGANISATION_KIND = RelationKind(
 )
 
 
+class SubObjectWriter(Protocol):
+    """Writes the elements of one sub-object of a relation (``parent`` is its number)."""
+
+    def apply(self, ctx: WriteContext, parent: str, elements: list[Element]) -> None: ...
+
+
 class RelationWriter:
     """KnPerson or KnOrganisation: insert, update and delete relations by their number."""
 
-    def __init__(self, kind: RelationKind) -> None:
+    def __init__(
+        self, kind: RelationKind, sub_writers: Mapping[str, SubObjectWriter] | None = None
+    ) -> None:
         self.kind = kind
+        self.sub_writers = dict(sub_writers or {})
 
     def insert(self, ctx: WriteContext, element: Element) -> dict[str, str]:
         found = self.find(ctx, element, for_update=False)
         if found is not None:
-            return self._update_found(ctx, element, found)
-        return self._insert_new(ctx, element)
+            result = self._update_found(ctx, element, found)
+        else:
+            result = self._insert_new(ctx, element)
+        return self._sub_objects(ctx, element, result)
 
     def update(self, ctx: WriteContext, element: Element) -> dict[str, str]:
         found = self.find(ctx, element, for_update=True)
@@ -125,7 +140,15 @@ class RelationWriter:
             raise ctx.reject(
                 "record_missing", key=element.value("BcCo"), object=self.kind.object_name
             )
-        return self._update_found(ctx, element, found)
+        return self._sub_objects(ctx, element, self._update_found(ctx, element, found))
+
+    def _sub_objects(
+        self, ctx: WriteContext, element: Element, result: dict[str, str]
+    ) -> dict[str, str]:
+        for name, writer in self.sub_writers.items():
+            if element.objects.get(name):
+                writer.apply(ctx, result["BcCo"], element.objects[name])
+        return result
 
     def delete(self, ctx: WriteContext, target: DeleteTarget) -> None:
         (_, keys), *rest = target.path
@@ -144,6 +167,12 @@ class RelationWriter:
         if deleted.rowcount == 0:
             raise ctx.reject("record_missing", key=number, object=kind.object_name)
         ctx.log_delete(kind.entity, number)
+        if kind.table == "organisations":
+            contacts = ctx.conn.execute(
+                "DELETE FROM contacts WHERE organisation_bc_co = ? RETURNING cd_id", (number,)
+            ).fetchall()
+            for (cd_id,) in sorted(contacts):
+                ctx.log_delete(ENTITY_CONTACT, str(cd_id))
 
     def find(
         self, ctx: WriteContext, element: Element, *, for_update: bool

@@ -11,6 +11,7 @@ from afas_sandbox.updates.writer import Element
 # The deleted-records log names tables as Profit's "Wijzigingen" data collections do.
 ENTITY_PERSON = "Persoon"
 ENTITY_ORGANISATION = "Organisatie"
+ENTITY_CONTACT = "Contact"
 ENTITY_EMPLOYEE = "Medewerker"
 ENTITY_DEBTOR = "Debiteur"
 ENTITY_SUBJECT = "Dossieritem"

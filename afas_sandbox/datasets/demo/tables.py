@@ -65,6 +65,23 @@ CREATE TABLE organisations (
     modified TEXT NOT NULL
 );
 CREATE INDEX organisations_modified ON organisations (modified, bc_co);
+CREATE TABLE contacts (
+    cd_id INTEGER PRIMARY KEY,
+    organisation_bc_co TEXT NOT NULL COLLATE NOCASE,
+    kind TEXT NOT NULL COLLATE NOCASE,
+    person_bc_co TEXT COLLATE NOCASE,
+    department TEXT COLLATE NOCASE,
+    job_title TEXT COLLATE NOCASE,
+    email TEXT COLLATE NOCASE,
+    phone TEXT COLLATE NOCASE,
+    mobile TEXT COLLATE NOCASE,
+    remark TEXT COLLATE NOCASE,
+    blocked INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    modified TEXT NOT NULL
+);
+CREATE INDEX contacts_modified ON contacts (modified, cd_id);
+CREATE INDEX contacts_organisation ON contacts (organisation_bc_co);
 CREATE TABLE employees (
     em_id TEXT PRIMARY KEY COLLATE NOCASE,
     person_bc_co TEXT NOT NULL COLLATE NOCASE,

@@ -88,6 +88,11 @@ JOURNAL_VALUES = (
 )
 ACCOUNT_KIND_VALUES = (("1", "Grootboekrekening"), ("2", "Debiteur"), ("3", "Crediteur"))
 PROJECT_STATUS_VALUES = (("A", "Actief"), ("G", "Gesloten"), ("O", "Offerte"))
+CONTACT_KIND_VALUES = (
+    ("AFD", "Afdeling bij organisatie"),
+    ("AFL", "Afleveradres"),
+    ("PRS", "Persoon bij organisatie"),
+)
 
 
 def _u(
@@ -127,6 +132,9 @@ ADDRESS = UpdateObjectDef(
         _u("HmAd", "string", "Toevoeging aan huisnr.", 30),
         _u("ZpCd", "string", "Postcode", 20),
         _u("Rs", "string", "Woonplaats", 50, mandatory=True),
+        _u("PbAd", "boolean", "Postbusadres"),
+        _u("BeginDate", "date", "Ingangsdatum adreswijziging"),
+        _u("ResZip", "boolean", "Zoek woonplaats bij postcode"),
     ),
 )
 
@@ -137,12 +145,15 @@ PERSON = UpdateObjectDef(
         _u("MatchPer", "string", "Persoon vergelijken op", 1, values=MATCH_PER_VALUES),
         _u("BcCo", "string", "Nummer", 15),
         _u("AutoNum", "boolean", "Autonummering"),
+        _u("PadAdr", "boolean", "Postadres is adres"),
         _u("SeNm", "string", "Zoeknaam", 10),
         _u("CaNm", "string", "Roepnaam", 50),
         _u("FiNm", "string", "Voornaam", 50),
         _u("In", "string", "Voorletters", 15),
         _u("Is", "string", "Voorvoegsel", 15),
         _u("LaNm", "string", "Achternaam", 80, mandatory=True),
+        _u("SpNm", "boolean", "Geboortenaam apart vastleggen"),
+        _u("TtId", "string", "Titel/aanhef", 3),
         _u("ViGe", "string", "Geslacht", 1, values=GENDER_VALUES),
         _u("DaBi", "date", "Geboortedatum"),
         _u("SoSe", "string", "BSN", 9),
@@ -155,6 +166,27 @@ PERSON = UpdateObjectDef(
     objects=(ADDRESS,),
 )
 
+# A contact links an organisation to a department, a delivery address or a person (KnPerson
+# nested in it); AFAS has no KnContact insert of its own: it is posted inside KnOrganisation,
+# or through the sub-object URL /connectors/KnOrganisation/KnContact (afas-rest-api.md 6.1).
+CONTACT = UpdateObjectDef(
+    name="KnContact",
+    description="Contact",
+    fields=(
+        _u("CdId", "int", "Contact", 9, key=True),
+        _u("PadAdr", "boolean", "Postadres is adres"),
+        _u("ViKc", "string", "Soort contact", 3, values=CONTACT_KIND_VALUES),
+        _u("ExAd", "string", "Afdeling", 255),
+        _u("FuDs", "string", "Functie op visitekaartje", 50),
+        _u("EmAd", "string", "E-mail werk", 255),
+        _u("TeNr", "string", "Telefoonnr. werk", 255),
+        _u("MbNr", "string", "Mobiel werk", 255),
+        _u("Re", "string", "Opmerking", 0),
+        _u("Bl", "boolean", "Geblokkeerd"),
+    ),
+    objects=(ADDRESS, PERSON),
+)
+
 ORGANISATION = UpdateObjectDef(
     name="KnOrganisation",
     description="Organisatie",
@@ -162,6 +194,7 @@ ORGANISATION = UpdateObjectDef(
         _u("MatchOga", "string", "Organisatie vergelijken op", 1, values=MATCH_OGA_VALUES),
         _u("BcCo", "string", "Nummer", 15),
         _u("AutoNum", "boolean", "Autonummering"),
+        _u("PadAdr", "boolean", "Postadres is adres"),
         _u("Nm", "string", "Naam", 255, mandatory=True),
         _u("CcNr", "string", "KvK-nummer", 30),
         _u("FiNr", "string", "Fiscaal nummer", 30),
@@ -170,7 +203,7 @@ ORGANISATION = UpdateObjectDef(
         _u("TeNr", "string", "Telefoonnr.", 30),
         _u("HoPa", "string", "Internetadres", 255),
     ),
-    objects=(ADDRESS,),
+    objects=(ADDRESS, CONTACT),
 )
 
 SUBJECT = UpdateObjectDef(

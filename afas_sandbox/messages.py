@@ -1,14 +1,42 @@
-"""AFAS-style validation messages in English (default) and Dutch (``Accept-Language: nl-*``).
+"""Every message the sandbox gives, in Dutch and in English.
 
-Only "The entered value for '…' does not exist." is quoted from AFAS (afas-rest-api.md
-section 11f); the other texts follow its style.
+AFAS answers in the environment's language unless ``Accept-Language`` asks for another (notes
+section 2); the sandbox's environment is Dutch unless the ``language`` quirk says ``en``
+(quirks.py). ``language_of`` picks ``nl`` or ``en`` from the header. Quoted from AFAS: "The
+entered value for '…' does not exist.", "An unexpected error has occurred.", "Connector field
+'…' not found", "… not supported for this app or the user is not authorized" and the Dutch
+"Algemene melding: Deze UpdateConnector wordt niet ondersteund of de gebruiker is niet
+geautoriseerd." (afas-rest-api.md sections 7 and 11f); the other texts follow their style.
+Not translated, as they do not come from Profit: IIS's 404 page, the 503 maintenance body and
+the web framework's ``{"message": "Invalid json"}``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+LANGUAGES = ("nl", "en")
+_FIELD_NOT_FOUND_EN = re.compile(r"Connector field '(?P<field>.*)' not found")
+
 _MESSAGES: dict[str, tuple[str, str]] = {
+    "unexpected": (
+        "An unexpected error has occurred.",
+        "Er is een onverwachte fout opgetreden.",
+    ),
+    "field_not_found": (
+        "Connector field '{field}' not found",
+        "Connectorveld '{field}' niet gevonden",
+    ),
+    "not_authorized": (
+        "{kind} not supported for this app or the user is not authorized",
+        "Algemene melding: Deze {kind} wordt niet ondersteund of de gebruiker is niet "
+        "geautoriseerd.",
+    ),
+    "plain_text_token": (
+        "The token must be sent Base64-encoded.",
+        "Het token moet Base64-gecodeerd worden verstuurd.",
+    ),
     "mandatory": (
         "Field '{label}' ({field}) in '{object}' is mandatory.",
         "Veld '{label}' ({field}) in '{object}' is verplicht.",
@@ -92,11 +120,40 @@ _MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def message(message_key: str, language: str, /, **values: Any) -> str:
-    """The message ``message_key`` in ``language`` ("en" or "nl") with ``values`` filled in."""
+MESSAGE_KEYS = tuple(_MESSAGES)
+
+
+def template(message_key: str, language: str) -> str:
+    """The text of ``message_key`` in ``language`` ("nl" or "en"), ``{placeholders}`` unfilled."""
     english, dutch = _MESSAGES[message_key]
-    return (dutch if language == "nl" else english).format(**values)
+    return english if language == "en" else dutch
 
 
-def language_of(accept_language: str | None) -> str:
-    return "nl" if (accept_language or "").strip().lower().startswith("nl") else "en"
+def message(message_key: str, language: str, /, **values: Any) -> str:
+    """The message ``message_key`` in ``language`` ("nl" or "en") with ``values`` filled in."""
+    return template(message_key, language).format(**values)
+
+
+def translated(english_text: str, language: str) -> str:
+    """A message that was written in English (query.py's 500 texts) in ``language``."""
+    if language == "en":
+        return english_text
+    if english_text == _MESSAGES["unexpected"][0]:
+        return message("unexpected", language)
+    found = _FIELD_NOT_FOUND_EN.fullmatch(english_text)
+    if found is not None:
+        return message("field_not_found", language, field=found.group("field"))
+    return english_text
+
+
+def language_of(accept_language: str | None, default: str) -> str:
+    """``nl`` or ``en``: the first of those an ``Accept-Language`` header names, else ``default``.
+
+    AFAS knows nl-nl, nl-be, fr-fr, de-de and en-us; the sandbox has texts in Dutch and English
+    only, so French and German get the environment's language.
+    """
+    for part in (accept_language or "").split(","):
+        primary = part.split(";")[0].strip().lower().split("-")[0]
+        if primary in LANGUAGES:
+            return primary
+    return default
