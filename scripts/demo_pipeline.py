@@ -1,11 +1,13 @@
-"""Show target-afas writing records back into a running afas-sandbox (used by scripts/demo)."""
+"""Show target-afas writing records back into a running afas-sandbox (used by scripts/demo).
+
+demo_pipeline.py BASE_URL WORKDIR: target-afas's config, ledger and rejects go to WORKDIR.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -41,18 +43,18 @@ def show(title: str, counts: Counter[str]) -> None:
         print("   (no records)")
 
 
-def main(base_url: str) -> None:
-    work = Path(tempfile.mkdtemp(prefix="afas-demo-"))
+def main(base_url: str, work: Path) -> None:
+    work.mkdir(parents=True, exist_ok=True)
     target_config = json.loads((ROOT / "sample_config" / "target.sandbox.json").read_text())
     target_config.update(
         api_url=base_url,
-        ledger_path=str(work / "ledger.sqlite3"),
-        reject_file=str(work / "rejects.jsonl"),
+        ledger_path=str(work / "target-afas-ledger.sqlite3"),
+        reject_file=str(work / "target-afas-rejects.jsonl"),
     )
-    (work / "target.json").write_text(json.dumps(target_config))
+    (work / "target-afas.json").write_text(json.dumps(target_config))
     sample = (ROOT / "sample_config" / "target.sample.singer").read_text()
     done = subprocess.run(
-        [str(BIN / "target-afas"), "--config", str(work / "target.json")],
+        [str(BIN / "target-afas"), "--config", str(work / "target-afas.json")],
         input=sample,
         capture_output=True,
         text=True,
@@ -81,4 +83,4 @@ def _token_header() -> str:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], Path(sys.argv[2]))

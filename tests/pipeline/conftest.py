@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -65,6 +64,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "Profit_FreeTable_K01": ("SqNo",),
     "Profit_Deleted_Records": ("LogId",),
     "Profit_Contacts": ("ContactId",),
+    "Profit_Subject_Files": ("SubjectId", "FileId"),
+    "Profit_Images": ("ImageId",),
 }
 # Each incremental GetConnector's replication key (tap-afas detects it by name); None: full table.
 REPLICATION_KEYS: dict[str, str | None] = {
@@ -79,6 +80,8 @@ REPLICATION_KEYS: dict[str, str | None] = {
     "Profit_FreeTable_K01": "Datum_gewijzigd",
     "Profit_Deleted_Records": "Datum_mutatie",
     "Profit_Contacts": "Datum_wijziging",
+    "Profit_Subject_Files": "LastModified",
+    "Profit_Images": "Laatst_gewijzigd",
 }
 
 Row = dict[str, Any]
@@ -233,12 +236,11 @@ def pipeline_env(sandbox: RunningSandbox, workdir: Path) -> dict[str, str]:
             "TARGET_DUCKDB_PATH": str(workdir / "warehouse.duckdb"),
             "TARGET_JSONL_DESTINATION_PATH": str(workdir / "files"),
             "TAP_JSONL_PATH": str(workdir / "files" / "profit_persons.jsonl"),
-            "TAP_AFAS__DELETES_KEY_COMPARISON_DELETES": json.dumps(
-                {
-                    "connectors": ["Profit_Administrations", "Profit_Subject_Attachments"],
-                    "snapshot_dir": str(workdir / "key-snapshots"),
-                }
+            # meltano.yml declares key_comparison_deletes by its parts, so they are set one by one
+            "TAP_AFAS__DELETES_KEY_COMPARISON_DELETES_CONNECTORS": json.dumps(
+                ["Profit_Administrations", "Profit_Subject_Attachments"]
             ),
+            "TAP_AFAS__DELETES_KEY_COMPARISON_DELETES_SNAPSHOT_DIR": str(workdir / "key-snapshots"),
         }
     )
     return env
@@ -251,150 +253,58 @@ def pipeline(meltano_project: Path, afas_sandbox: RunningSandbox, tmp_path: Path
 
 # --------------------------------------------------------------------------- PostgreSQL
 
+POSTGRES_LOCAL = ROOT / "scripts" / "postgres_local"
+
 
 @dataclass(frozen=True)
 class PostgresServer:
-    host: str
-    port: int
-    user: str
-    password: str
-    database: str
+    """A cluster of ``scripts/postgres_local``, described by the variables it prints."""
+
+    folder: Path
+    env: dict[str, str]  # TARGET_POSTGRES_HOST, _PORT, _USER, _PASSWORD, _DATABASE
 
     @property
     def dsn(self) -> str:
+        e = self.env
         return (
-            f"host={self.host} port={self.port} user={self.user} "
-            f"password={self.password} dbname={self.database}"
+            f"host={e['TARGET_POSTGRES_HOST']} port={e['TARGET_POSTGRES_PORT']} "
+            f"user={e['TARGET_POSTGRES_USER']} password={e['TARGET_POSTGRES_PASSWORD']} "
+            f"dbname={e['TARGET_POSTGRES_DATABASE']}"
         )
 
     def loader_env(self) -> dict[str, str]:
-        return {
-            "TARGET_POSTGRES_HOST": self.host,
-            "TARGET_POSTGRES_PORT": str(self.port),
-            "TARGET_POSTGRES_USER": self.user,
-            "TARGET_POSTGRES_PASSWORD": self.password,
-            "TARGET_POSTGRES_DATABASE": self.database,
-        }
+        return dict(self.env)
 
 
-def postgres_bin_dir() -> Path | None:
-    """The newest PostgreSQL server binaries on this machine (Debian layout or PATH)."""
-    found = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+def postgres_local(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``scripts/postgres_local`` (what the README tells users to run)."""
+    return subprocess.run(
+        [str(POSTGRES_LOCAL), *args], capture_output=True, text=True, timeout=300, check=False
     )
-    if found:
-        return found[-1].parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _as_cluster_owner(command: list[str]) -> list[str]:
-    """initdb and postgres refuse to run as root: run them as the postgres user then."""
-    if os.geteuid() != 0:
-        return command
-    runuser = shutil.which("runuser")
-    if runuser is None:
-        pytest.fail("running as root without runuser: cannot start PostgreSQL as another user")
-    return [runuser, "-u", "postgres", "--", *command]
+def exported(output: str) -> dict[str, str]:
+    """The ``export NAME='value'`` lines of postgres_local's output."""
+    pairs = re.findall(r"^export (\w+)='([^']*)'$", output, flags=re.MULTILINE)
+    return dict(pairs)
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """A throwaway PostgreSQL cluster listening on 127.0.0.1 only, for the session."""
-    bin_dir = postgres_bin_dir()
-    if bin_dir is None:
-        pytest.fail(
-            "PostgreSQL server binaries not found (apt-get install postgresql); the pipeline "
-            "tests need them"
-        )
-    # Not under pytest's own temp tree: that is private to this user, and as root the cluster
-    # runs as the postgres user, which must own its directory.
-    base = Path(tempfile.mkdtemp(prefix="afas-pipeline-pg-"))
-    data = base / "data"
-    password = "pipeline-test"
-    pwfile = base / "pwfile"
-    pwfile.write_text(password + "\n", encoding="utf-8")
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(pwfile, "postgres")
-    run = subprocess.run
-    user = "afas"
-    done = run(
-        _as_cluster_owner(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                user,
-                "--pwfile",
-                str(pwfile),
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ]
-        ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"initdb failed:\n{done.stdout}\n{done.stderr}")
-    port = _free_port()
-    options = (
-        f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={base} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c timezone=UTC"
-    )
-    pg_ctl = str(bin_dir / "pg_ctl")
-    done = run(
-        _as_cluster_owner(
-            [pg_ctl, "-D", str(data), "-l", str(base / "server.log"), "-w", "-o", options, "start"]
-        ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        log = (
-            (base / "server.log").read_text(errors="replace")
-            if (base / "server.log").exists()
-            else ""
-        )
-        pytest.fail(f"pg_ctl start failed:\n{done.stdout}\n{done.stderr}\n{log}")
+    """A throwaway cluster on 127.0.0.1 and a free port, for the session.
+
+    Its folder is not under pytest's temp tree: that is private to this user, and as root the
+    cluster runs as the postgres user, which must own its folder.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="afas-pipeline-pg-"))
+    started = postgres_local("start", "--dir", str(folder), "--port", "0")
     try:
-        created = run(
-            _as_cluster_owner(
-                [str(bin_dir / "createdb"), "-h", str(base), "-p", str(port), "-U", user, "afas"]
-            ),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        if created.returncode != 0:
-            pytest.fail(f"createdb failed:\n{created.stdout}\n{created.stderr}")
-        yield PostgresServer("127.0.0.1", port, user, password, "afas")
+        if started.returncode != 0:
+            pytest.fail(f"scripts/postgres_local start failed:\n{started.stderr}")
+        yield PostgresServer(folder, exported(started.stdout))
     finally:
-        run(
-            _as_cluster_owner([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]),
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+        postgres_local("stop", "--dir", str(folder), "--remove")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def reset_schema(server: PostgresServer) -> None:
