@@ -36,10 +36,21 @@ IMAGES_KEYS = frozenset({"connector", "fields", "format"})
 REPORT_KEYS = frozenset({"id", "name", "filters"})
 
 
+ROLE_DESCRIPTIONS = {
+    "subject_id": "Field with the dossier item (subject) id.",
+    "file_id": "Field with the file id (GUID).",
+    "file_name": "Field with the file's original name.",
+    "image_id": "Field with the image id.",
+    "modified": 'The modified-date field ("" for none: every sync reads the whole listing).',
+}
+
+
 def _fields_schema(roles: tuple[str, ...]) -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {role: {"type": "string"} for role in roles},
+        "properties": {
+            role: {"type": "string", "description": ROLE_DESCRIPTIONS[role]} for role in roles
+        },
         "description": (
             f"Listing fields holding {', '.join(roles)} (default: detected by name; "
             'modified: the modified-date field, "" for none).'
