@@ -20,6 +20,8 @@ HOSTS = {"production": "rest", "test": "resttest", "accept": "restaccept"}
 DEFAULT_TIMEOUT_SECONDS = 300
 ACCEPT_LANGUAGES = ("nl-nl", "nl-be", "fr-fr", "de-de", "en-us")
 _ENVIRONMENT_ID = re.compile(r"[A-Za-z]?(\d{5,6})[A-Za-z]{0,2}")
+# An HTTP header value: visible ASCII, inner spaces allowed (no CR/LF: no header injection).
+_HEADER_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +37,17 @@ class ProfitEnvironment:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ProfitEnvironment:
         token_value = config.get("token")
-        if not isinstance(token_value, str):
+        if token_value is None:
             raise AFASConfigError("Setting 'token' is required: your App Connector token.")
+        if not isinstance(token_value, str):
+            raise AFASConfigError(
+                "Setting 'token' must be a string: your App Connector token (the value is not "
+                "shown: it is secret)."
+            )
         return cls(
             base_url=base_url_from_config(config),
             token=parse_token(token_value),
-            integration_id=config.get("integration_id") or None,
+            integration_id=_integration_id(config.get("integration_id")),
             accept_language=_accept_language(config.get("accept_language")),
             timeout_seconds=_timeout(config.get("request_timeout")),
         )
@@ -83,6 +90,19 @@ def base_url_from_config(config: Mapping[str, Any]) -> str:
             f"Setting 'environment_type' is {kind!r}; use one of: {', '.join(HOSTS)}."
         )
     return f"https://{match.group(1)}.{HOSTS[kind]}.afas.online/ProfitRestServices"
+
+
+def _integration_id(value: Any) -> str | None:
+    if not value:
+        return None
+    text = str(value)
+    if not _HEADER_VALUE.fullmatch(text):
+        raise AFASConfigError(
+            f"Setting 'integration_id' is {text[:40]!r}: it is sent as the IntegrationId header, "
+            "so it must be plain ASCII without line breaks or surrounding spaces (e.g. "
+            "12345_678900)."
+        )
+    return text
 
 
 def _accept_language(value: Any) -> str | None:

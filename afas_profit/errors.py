@@ -15,9 +15,7 @@ Messages quote AFAS's ``externalMessage`` and ``profitLogReference`` and never c
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,19 +158,3 @@ def redact(text: str, secrets: tuple[str, ...]) -> str:
         if secret and len(secret) >= 8:
             text = text.replace(secret, "<redacted>")
     return text
-
-
-def run_command(
-    command: Callable[[], object],
-    logger: logging.Logger,
-    expected: tuple[type[BaseException], ...] = (AFASError,),
-) -> None:
-    """Run a console command; an ``expected`` error ends it with exit status 1 and its message
-    on one log line. Such messages already say what is wrong and what to do, so the traceback
-    is logged only at DEBUG level; anything else keeps Python's full report."""
-    try:
-        command()
-    except expected as error:
-        logger.error("%s", error)
-        logger.debug("Traceback of the error above", exc_info=True)
-        raise SystemExit(1) from None

@@ -1,12 +1,16 @@
-"""The environment settings tap and target share, as plain JSON Schema properties.
+"""The settings tap and target share: environment properties as JSON Schema, and the zone.
 
 Both plugins merge ``ENVIRONMENT_PROPERTIES`` into their ``config_jsonschema``. Secrets carry
-``"secret": true`` and ``"writeOnly": true``, the markers singer-sdk and Meltano read.
+``"secret": true`` and ``"writeOnly": true``, the markers singer-sdk and Meltano read. Both
+read their ``timezone`` setting with ``zone_from_setting``.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from afas_profit.errors import AFASConfigError
 
 ENVIRONMENT_TYPES = ("production", "test", "accept")
 
@@ -59,6 +63,7 @@ ENVIRONMENT_PROPERTIES: dict[str, dict[str, Any]] = {
 }
 
 REQUIRED_ENVIRONMENT_SETTINGS = ("token",)
+MAX_SHOWN_ZONE_CHARS = 60
 
 
 def environment_schema() -> dict[str, Any]:
@@ -68,3 +73,16 @@ def environment_schema() -> dict[str, Any]:
         "properties": {name: dict(spec) for name, spec in ENVIRONMENT_PROPERTIES.items()},
         "required": list(REQUIRED_ENVIRONMENT_SETTINGS),
     }
+
+
+def zone_from_setting(value: Any, default: str) -> ZoneInfo:
+    """The ``timezone`` setting as a zone (``default`` when empty); refuses unknown names."""
+    name = str(value or default)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        shown = name if len(name) <= MAX_SHOWN_ZONE_CHARS else name[:MAX_SHOWN_ZONE_CHARS] + "…"
+        raise AFASConfigError(
+            f"Setting 'timezone' is {shown!r}, not an IANA time zone name: use one like "
+            f"{default} (AFAS Online's zone)."
+        ) from None

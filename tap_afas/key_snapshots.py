@@ -11,6 +11,7 @@ schedule it less often than the incremental syncs (afas-rest-api.md section 3.8,
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -24,8 +25,11 @@ from afas_profit.errors import AFASConfigError
 from afas_profit.filters import Condition
 from afas_profit.metainfo import GetConnectorInfo
 from afas_profit.schema_mapping import DELETED_AT
+from tap_afas.input_files import unwritable_reason
 
 SCAN_PAGE_SIZE = 5000
+PRIVATE_FILE_MODE = 0o600  # key sets are customer data: readable by this user only
+PRIVATE_FOLDER_MODE = 0o700
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,12 @@ class KeyComparison:
             connectors=tuple(value["connectors"]),
             snapshot_dir=Path(value.get("snapshot_dir") or ".tap-afas/key-snapshots"),
         )
+
+    def check_snapshot_dir(self) -> None:
+        """Refuse, before the sync starts, a ``snapshot_dir`` that cannot be created or written."""
+        reason = unwritable_reason(self.snapshot_dir, folder=True)
+        if reason is not None:
+            raise AFASConfigError(_snapshot_dir_error(self.snapshot_dir, reason))
 
 
 class KeySnapshot:
@@ -76,9 +86,7 @@ class KeySnapshot:
         self, deleted_at: str, replication_key: str | None
     ) -> Iterator[dict[str, Any]]:
         """Scan all keys, then yield a delete record for every key that disappeared."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path)) as db:
-            db.execute("CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, seen INTEGER)")
+        with closing(self._open()) as db:
             first_run = db.execute("SELECT count(*) FROM keys").fetchone()[0] == 0
             db.execute("UPDATE keys SET seen = 0")
             cursor = KeysetCursor(self.keys, take=SCAN_PAGE_SIZE, extra=self.extra)
@@ -103,5 +111,31 @@ class KeySnapshot:
                 record[replication_key] = deleted_at
             yield record
 
+    def _open(self) -> sqlite3.Connection:
+        """The snapshot file, created readable by this user only (its folder too)."""
+        try:
+            self.path.parent.mkdir(mode=PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE))
+            db = sqlite3.connect(self.path)
+        except (OSError, sqlite3.Error) as error:
+            raise AFASConfigError(_snapshot_dir_error(self.path.parent, str(error))) from None
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, seen INTEGER)")
+        except sqlite3.Error as error:
+            db.close()
+            raise AFASConfigError(
+                f"The key snapshot {str(self.path)!r} cannot be used ({error}): delete it (the "
+                "next run then records the keys again, without deletes) or fix its permissions."
+            ) from None
+        return db
+
     def _encode(self, row: dict[str, Any]) -> str:
         return json.dumps([row.get(k) for k in self.keys], default=str)
+
+
+def _snapshot_dir_error(folder: Path, reason: str) -> str:
+    return (
+        f"Setting 'key_comparison_deletes.snapshot_dir' ({str(folder)!r}) cannot hold the key "
+        f"snapshots: {reason}. Point it at a folder this user can write (it is created when "
+        "missing)."
+    )

@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from afas_profit.environment import ACCEPT_LANGUAGES, ProfitEnvironment
 from afas_profit.errors import AFASConfigError
 from afas_profit.filters import OPERATOR_NAMES, Condition, parse_filter_setting
-from afas_profit.metainfo import ConnectorRef
-from afas_profit.settings import environment_schema
+from afas_profit.metainfo import ConnectorRef, GetConnectorInfo
+from afas_profit.settings import environment_schema, zone_from_setting
 from tap_afas.deletes import DeletedRecordsLog
 from tap_afas.key_snapshots import KeyComparison
 
@@ -25,13 +25,17 @@ PAGE_CELLS = 150_000  # AFAS: fields x rows per page below 150,000 (afas-rest-ap
 MIN_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 10_000
 DEFAULT_ZONE = "Europe/Amsterdam"
+MAX_REQUEST_TIMEOUT_SECONDS = 1800  # AFAS itself stops a request after 900 s (section 7)
+EARLIEST_START_YEAR = 1900  # the tap's first window starts in 1900
+LATEST_START_YEAR = 9998  # a window end a year later must still be a datetime
+_GLOB_CHARACTERS = "*?["
 
 
 def _tap_properties() -> dict[str, dict[str, Any]]:
     return {
         "connectors": {
             "type": ["array", "null"],
-            "items": {"type": "string"},
+            "items": {"type": "string", "minLength": 1},
             "title": "GetConnectors",
             "description": (
                 "GetConnector ids or glob patterns to sync (e.g. Profit_Employees, Profit_*). "
@@ -40,7 +44,7 @@ def _tap_properties() -> dict[str, dict[str, Any]]:
         },
         "exclude_connectors": {
             "type": ["array", "null"],
-            "items": {"type": "string"},
+            "items": {"type": "string", "minLength": 1},
             "title": "Excluded GetConnectors",
             "description": "GetConnector ids or glob patterns to leave out.",
         },
@@ -56,18 +60,23 @@ def _tap_properties() -> dict[str, dict[str, Any]]:
         "page_size": {
             "type": ["integer", "null"],
             "minimum": 1,
+            "maximum": PAGE_CELLS,
             "title": "Page size",
             "description": (
-                "Rows per request. Default: 150,000 divided by the connector's number of fields "
-                f"(AFAS's guidance), between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}."
+                "Rows per request (1 to 150,000). Default: 150,000 divided by the connector's "
+                f"number of fields (AFAS's guidance), between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}."
             ),
         },
         "request_timeout": {
             "type": ["integer", "null"],
             "minimum": 1,
+            "maximum": MAX_REQUEST_TIMEOUT_SECONDS,
             "default": 300,
             "title": "Request timeout",
-            "description": "Seconds to wait for one AFAS response before retrying.",
+            "description": (
+                "Seconds to wait for one AFAS response before retrying (at most "
+                f"{MAX_REQUEST_TIMEOUT_SECONDS}; AFAS stops a request after 900)."
+            ),
         },
         "replication_keys": {
             "type": ["object", "null"],
@@ -218,14 +227,7 @@ class TapSettings:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TapSettings:
-        zone_name = config.get("timezone") or DEFAULT_ZONE
-        try:
-            zone = ZoneInfo(str(zone_name))
-        except (ZoneInfoNotFoundError, ValueError):
-            raise AFASConfigError(
-                f"Setting 'timezone' is {zone_name!r}, not a known IANA zone; AFAS Online uses "
-                f"{DEFAULT_ZONE}."
-            ) from None
+        zone = zone_from_setting(config.get("timezone"), DEFAULT_ZONE)
         filters = config.get("filters") or {}
         return cls(
             environment=ProfitEnvironment.from_config(config),
@@ -240,6 +242,21 @@ class TapSettings:
             deleted_records_log=DeletedRecordsLog.from_setting(config.get("deleted_records_log")),
             key_comparison=KeyComparison.from_setting(config.get("key_comparison_deletes")),
         )
+
+    def check_paths(self) -> None:
+        """Refuse, before anything starts, a folder the sync could not write."""
+        if self.key_comparison is not None:
+            self.key_comparison.check_snapshot_dir()
+
+    def check_connector(self, connector: GetConnectorInfo) -> None:
+        """Refuse filters on fields the GetConnector does not have (AFAS would answer 500)."""
+        for condition in self.filters.get(connector.id, ()):
+            if connector.field(condition.field_id) is None:
+                raise AFASConfigError(
+                    f"Setting 'filters' for {connector.id!r} filters on {condition.field_id!r}, "
+                    "not a field of that GetConnector. Its fields: "
+                    f"{', '.join(f.id for f in connector.fields)}."
+                )
 
     def compares_keys(self, connector_id: str) -> bool:
         comparison = self.key_comparison
@@ -263,6 +280,7 @@ class TapSettings:
     def select(self, available: Sequence[ConnectorRef]) -> list[str]:
         """The connector ids to sync; an explicitly named unknown id is an error."""
         ids = [c.id for c in available]
+        self._check_named_connectors(ids)
         if self.connectors is None:
             chosen = ids
         else:
@@ -280,6 +298,29 @@ class TapSettings:
             i for i in chosen if not any(fnmatch.fnmatchcase(i, p) for p in self.exclude_connectors)
         ]
 
+    def _check_named_connectors(self, ids: Sequence[str]) -> None:
+        """Settings per connector must name connectors the token offers (a typo does nothing)."""
+        log = self.deleted_records_log
+        named = [
+            *(("replication_keys", c) for c in self.replication_keys),
+            *(("primary_keys", c) for c in self.primary_keys),
+            *(("filters", c) for c in self.filters),
+            *((("deleted_records_log", log.connector),) if log else ()),
+            *(("deleted_records_log.entities", c) for c in (log.entities if log else ())),
+            *(
+                ("key_comparison_deletes.connectors", c)
+                for c in (self.key_comparison.connectors if self.key_comparison else ())
+                if not any(ch in c for ch in _GLOB_CHARACTERS)
+            ),
+        ]
+        for setting, connector_id in named:
+            if connector_id not in ids:
+                raise AFASConfigError(
+                    f"Setting {setting!r} names GetConnector {connector_id!r}, which this token "
+                    f"does not offer (a typo, or not in the App Connector). Available: "
+                    f"{', '.join(ids) or '(none)'}."
+                )
+
 
 def _start_date(value: Any) -> datetime | None:
     if not value:
@@ -288,7 +329,13 @@ def _start_date(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         raise AFASConfigError(
-            f"Setting 'start_date' is {value!r}, not an ISO 8601 date-time "
+            f"Setting 'start_date' is {str(value)[:60]!r}, not an ISO 8601 date-time "
             "(e.g. 2024-01-01T00:00:00Z)."
         ) from None
+    if not EARLIEST_START_YEAR <= moment.year <= LATEST_START_YEAR:
+        raise AFASConfigError(
+            f"Setting 'start_date' is {value!r}, outside the years {EARLIEST_START_YEAR}-"
+            f"{LATEST_START_YEAR} AFAS can hold: use a real date (e.g. 2020-01-01T00:00:00Z), or "
+            "leave it out to sync all history."
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

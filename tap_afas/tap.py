@@ -7,19 +7,18 @@ selected by ``connectors`` / ``exclude_connectors``, and builds each stream's sc
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
 from afas_profit.client import ProfitClient
-from afas_profit.errors import AFASError, run_command
+from tap_afas.console import ConsoleChecks, run_console
 from tap_afas.settings import TapSettings, tap_config_schema
+from tap_afas.state_and_catalog import check_catalog, check_state
 from tap_afas.streams import GetConnectorStream
 
 
@@ -43,6 +42,7 @@ class TapAFAS(Tap):
         streams: list[Stream] = []
         for connector_id in settings.select(environment.get_connectors):
             info = client.get_connector_info(connector_id)
+            settings.check_connector(info)
             streams.append(GetConnectorStream(self, info, settings, client, self.clock))
         return streams
 
@@ -51,10 +51,14 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _check_settings(config: Mapping[str, Any]) -> None:
+    TapSettings.from_config(config).check_paths()
+
+
 def main() -> None:
-    """The ``tap-afas`` console script: known failures end without a traceback."""
-    run_command(
-        TapAFAS.cli,
-        logging.getLogger(TapAFAS.name),
-        (AFASError, FatalAPIError, RetriableAPIError),
+    """The ``tap-afas`` console script: config, state and catalog are checked before discovery
+    and the first request; every failure ends with one ERROR line (tap_afas/console.py)."""
+    run_console(
+        TapAFAS,
+        ConsoleChecks(settings=_check_settings, state=check_state, catalog=check_catalog),
     )

@@ -12,12 +12,15 @@ import typing as t
 from collections import Counter
 from collections.abc import Callable
 
-from singer_sdk.io_base import SingerMessageType, SingerReader
+from singer_sdk.io_base import SingerMessageType
 from typing_extensions import override
 
+from tap_afas.singer_input import CheckedSingerReader
 
-class StateFlushingReader(SingerReader):
-    """A ``SingerReader`` that calls ``after_state()`` after every STATE message."""
+
+class StateFlushingReader(CheckedSingerReader):
+    """A ``CheckedSingerReader`` (bad lines refused with their number) that calls
+    ``after_state()`` after every STATE message."""
 
     def __init__(self, after_state: Callable[[], None]) -> None:
         super().__init__()

@@ -6,17 +6,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from afas_profit.environment import ProfitEnvironment
 from afas_profit.errors import AFASConfigError
 from afas_profit.payloads import ObjectMapping
-from afas_profit.settings import environment_schema
+from afas_profit.settings import environment_schema, zone_from_setting
 
 ACTIONS = ("insert", "update", "upsert", "delete")
 DEFAULT_PARALLEL_REQUESTS = 4  # AFAS: at most 8 parallel calls, "up to 5" advised
 MAX_PARALLEL_REQUESTS = 8
 DEFAULT_LEDGER = ".target-afas/ledger.sqlite3"
+DEFAULT_ZONE = "Europe/Amsterdam"
+MAX_BATCH_SIZE = 1000  # AFAS: 1,000 FiEntries lines, 75 MB per request (afas-rest-api.md §9.10)
 
 _OBJECT_MAPPING: dict[str, Any] = {
     "type": "object",
@@ -102,11 +104,13 @@ def target_config_schema() -> dict[str, Any]:
             "batch_size": {
                 "type": ["integer", "null"],
                 "minimum": 1,
+                "maximum": MAX_BATCH_SIZE,
                 "default": 1,
                 "title": "Elements per request",
                 "description": (
-                    "Records sent in one request (one AFAS transaction). A failing batch is split "
-                    "until the bad record is found; the others land."
+                    "Records sent in one request (one AFAS transaction; at most "
+                    f"{MAX_BATCH_SIZE:,}). A failing batch is split until the bad record is "
+                    "found; the others land."
                 ),
             },
             "ledger_path": {
@@ -120,7 +124,7 @@ def target_config_schema() -> dict[str, Any]:
             },
             "timezone": {
                 "type": ["string", "null"],
-                "default": "Europe/Amsterdam",
+                "default": DEFAULT_ZONE,
                 "title": "Environment time zone",
                 "description": "UTC date-times in records are written in this local time.",
             },
@@ -234,13 +238,7 @@ class TargetSettings:
                 "Setting 'mappings' is required: one entry per incoming stream, e.g. "
                 '{"persons": {"connector": "KnPerson", "action": "insert"}}.'
             )
-        zone_name = str(config.get("timezone") or "Europe/Amsterdam")
-        try:
-            zone = ZoneInfo(zone_name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise AFASConfigError(
-                f"Setting 'timezone' is {zone_name!r}, not an IANA zone."
-            ) from None
+        zone = zone_from_setting(config.get("timezone"), DEFAULT_ZONE)
         ledger = config.get("ledger_path")
         if ledger is None:
             ledger = DEFAULT_LEDGER  # null means the default; only "" turns the ledger off

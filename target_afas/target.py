@@ -7,7 +7,6 @@ STATE after every record does not make every request a batch of one), then the S
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from singer_sdk import Target
 
 from afas_profit.client import ProfitClient
-from afas_profit.errors import run_command
+from tap_afas.console import ConsoleChecks, run_console
 from target_afas.ledger import Ledger
 from target_afas.outcomes import RejectLog, Summary
 from target_afas.reader import StateFlushingReader
@@ -67,5 +66,6 @@ class TargetAFAS(Target):
 
 
 def main() -> None:
-    """The ``target-afas`` console script: known failures end without a traceback."""
-    run_command(TargetAFAS.cli, logging.getLogger(TargetAFAS.name))
+    """The ``target-afas`` console script: the config is checked before anything starts; every
+    failure ends with one ERROR line (tap_afas/console.py)."""
+    run_console(TargetAFAS, ConsoleChecks(settings=TargetSettings.from_config))

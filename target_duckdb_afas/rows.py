@@ -3,7 +3,7 @@
 Decimals travel as strings (DuckDB casts VARCHAR → DECIMAL without a detour through DOUBLE),
 date-times as naive UTC ISO strings for ``TIMESTAMP`` columns, objects and arrays as JSON text.
 A decimal with more places than its column keeps, or more integer digits than fit, is refused
-with an error instead of being rounded.
+with an error instead of being rounded; so is an integer beyond BIGINT's 64 bits.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from typing import Any
 import msgspec
 
 _EXACT = decimal.Context(prec=1000)  # normalize() without rounding any real-world number
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 ROW_NUMBER = "_afas_row"  # the order of a record within its batch (last one wins per key)
 
 
 class DecimalOutOfRangeError(ValueError):
-    """A value that the column's DECIMAL(precision, scale) cannot hold exactly (or at all)."""
+    """A value its column (DECIMAL(precision, scale), or BIGINT) cannot hold exactly (or at all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,19 @@ def column_kinds(column_types: Mapping[str, str]) -> dict[str, str | DecimalColu
             kinds[name] = "timestamp"
         elif upper in ("VARCHAR", "JSON"):
             kinds[name] = "text"
+        elif upper == "BIGINT":
+            kinds[name] = "bigint"
     return kinds
+
+
+def _bigint(value: Any, where: str) -> Any:
+    if isinstance(value, int) and not BIGINT_MIN <= value <= BIGINT_MAX:
+        raise DecimalOutOfRangeError(
+            f"{where}: {value} does not fit the column's BIGINT (64-bit integers, up to "
+            f"{BIGINT_MAX}); declare the property as a number in the tap's schema (a DECIMAL "
+            "column), or fix the value at its source"
+        )
+    return value
 
 
 def _decimal_text(value: Any, column: DecimalColumn, where: str) -> str:
@@ -111,5 +124,7 @@ def encode_rows(
                     value = _timestamp_text(value)
                 elif kind == "text":
                     value = _json_text(value)
+                elif kind == "bigint":
+                    value = _bigint(value, f"stream {stream!r}, column {name!r}")
             row[name] = value
         yield encoder.encode(row) + b"\n"

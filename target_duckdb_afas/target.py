@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from singer_sdk import typing as th
-from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sql import SQLTarget
 
-from afas_profit.errors import run_command
+from afas_profit.errors import AFASConfigError
+from tap_afas.console import ConsoleChecks, run_console
+from tap_afas.input_files import unwritable_reason
+from tap_afas.singer_input import CheckedSingerReader
 from target_duckdb_afas.connector import DECIMAL_PRECISION, DEFAULT_DECIMAL_SCALE
 from target_duckdb_afas.rows import DecimalOutOfRangeError
 from target_duckdb_afas.sink import DuckDBSink, NullKeyError
+
+IN_MEMORY = ":memory:"
 
 
 class TargetDuckDB(SQLTarget):
@@ -21,10 +27,11 @@ class TargetDuckDB(SQLTarget):
     package_name = "tap-afas"
     default_sink_class = DuckDBSink
     max_parallelism = 1  # one DuckDB file has one writer
+    message_reader_class = CheckedSingerReader
     config_jsonschema = th.PropertiesList(
         th.Property(
             "path",
-            th.StringType,
+            th.StringType(min_length=1),
             required=True,
             title="Database file",
             description="Path of the DuckDB database file (created with its folder when "
@@ -48,15 +55,34 @@ class TargetDuckDB(SQLTarget):
             "without keys are appended); append-only: every record is a new row; overwrite: "
             "each table is emptied at its stream's first batch of the run, then upserted.",
         ),
+        th.Property(
+            "batch_size_rows",
+            th.IntegerType(minimum=1),
+            title="Batch Size Rows",
+            description="Maximum number of rows in each batch (at least 1; default 10,000).",
+        ),
     ).to_dict()
 
 
+def check_settings(config: Mapping[str, Any]) -> None:
+    """Refuse, before anything is created, a database path that cannot be written."""
+    path = str(config["path"])
+    if path == IN_MEMORY:
+        return
+    reason = unwritable_reason(Path(path).expanduser(), folder=False)
+    if reason is not None:
+        raise AFASConfigError(
+            f"Setting 'path' ({path!r}) cannot be the database file: {reason}. Point it at a "
+            f"file in a folder this user can write (the folder is created), or use {IN_MEMORY}."
+        )
+
+
 def main() -> None:
-    """The ``target-duckdb-afas`` console script: a value the warehouse cannot hold exactly, a
-    record against its schema, or a record without a key to upsert on ends the run with one
-    clear log line (traceback at DEBUG)."""
-    run_command(
-        TargetDuckDB.cli,
-        logging.getLogger(TargetDuckDB.name),
-        (DecimalOutOfRangeError, InvalidRecord, NullKeyError),
+    """The ``target-duckdb-afas`` console script: the config is checked before the database is
+    opened; every failure, such as a value the warehouse cannot hold exactly, a record against
+    its schema, or a record without a key to upsert on, ends with one ERROR line."""
+    run_console(
+        TargetDuckDB,
+        ConsoleChecks(settings=check_settings),
+        known=(DecimalOutOfRangeError, NullKeyError),
     )
