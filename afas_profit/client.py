@@ -26,6 +26,11 @@ read time-out, reset after sending, truncated      safe to repeat        unknown
     sends it again. The caller verifies with a lookup where one exists, or reports the record as
     "outcome unknown". A 2xx whose body breaks off after the status line is a success.
 
+``download`` (the file connectors) classifies like a GET; in addition a 404 is
+``AFASNotFoundError`` (that one file is gone or may not be read), and a body that breaks off,
+or that its consumer finds incomplete (``FileBodyError``), is safe to repeat: the file is
+fetched again from the start.
+
 "Safe to repeat" answers are retried up to ``RetryPolicy.max_tries`` times with exponential
 waits (a 503's ``retry_after`` is honoured up to ``max_retry_after_seconds``); each retry is one
 WARNING line saying what, attempt n of m, why, and how long it waits. Messages never carry the
@@ -38,11 +43,11 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -53,6 +58,7 @@ from afas_profit.environment import ProfitEnvironment
 from afas_profit.errors import (
     AFASAPIError,
     AFASAuthError,
+    AFASNotFoundError,
     AFASOutcomeUnknownError,
     AFASRejectedError,
     AFASRequestError,
@@ -61,6 +67,7 @@ from afas_profit.errors import (
     classify_response,
     parse_error_body,
 )
+from afas_profit.file_decoder import FileBodyError
 from afas_profit.filters import MAX_QUERY_CHARS, query_length
 from afas_profit.messages import connector_refused_message, failure_message
 from afas_profit.metainfo import (
@@ -75,6 +82,9 @@ DEFAULT_PARALLEL_REQUESTS = 4  # AFAS: at most 8 parallel calls per environment,
 MAX_PARALLEL_REQUESTS = 8
 CONNECTION_POOL_SIZE = 16  # above AFAS's 8 parallel calls, so no request waits for a socket
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
+DOWNLOAD_CHUNK_BYTES = 1 << 16
+MAX_ERROR_BODY_BYTES = 1 << 16  # an error answer is read this far, never whole
+T = TypeVar("T")
 LOGGER = logging.getLogger("afas_profit.client")
 
 
@@ -200,6 +210,57 @@ class ProfitClient:
                     self._retry_or_raise(what, attempt, reason, None)
                     continue
             info = parse_error_body(response.status_code, response.content)
+            message = failure_message(what, info, error, self.environment.base_url)
+            if not issubclass(error, AFASServerError):
+                raise error(message, info)
+            self._retry_or_raise(what, attempt, _status_reason(info), info, message)
+        raise AFASAPIError(f"{what} failed")  # pragma: no cover - the loop returns or raises
+
+    def download(
+        self,
+        path: str,
+        what: str,
+        consume: Callable[[Iterator[bytes]], T],
+        params: Mapping[str, str | int] | None = None,
+    ) -> T:
+        """GET a file answer and hand its body, in chunks as they arrive, to ``consume``.
+
+        Raises ``AFASNotFoundError`` on a 404, and otherwise as ``get_json``. When the body
+        breaks off, or ``consume`` raises ``FileBodyError``, the file is fetched again and
+        ``consume`` is called again from the start: it must begin afresh each call. The
+        request counts as in flight until ``consume`` returns.
+        """
+        url = self.environment.base_url + path
+        headers = self.environment.headers()
+        for attempt in range(1, self.retry.max_tries + 1):
+            try:
+                with self._in_flight:
+                    response = self.session.get(
+                        url,
+                        params=dict(params) if params else None,
+                        headers=headers,
+                        timeout=self.environment.timeout_seconds,
+                        stream=True,
+                    )
+                    with response:
+                        if response.status_code < 300:
+                            return consume(response.iter_content(DOWNLOAD_CHUNK_BYTES))
+                        body = _read_start(response)
+            except requests.RequestException as exc:
+                self._retry_or_raise(what, attempt, _transport_reason(exc), None)
+                continue
+            except FileBodyError as exc:
+                self._retry_or_raise(what, attempt, f"the answer is incomplete: {exc}", None)
+                continue
+            status = response.status_code
+            info = parse_error_body(status, body)
+            if status == 404:
+                raise AFASNotFoundError(
+                    f"{what}: AFAS answered 404: the file does not exist (any more), or the "
+                    "token's user may not read it.",
+                    info,
+                )
+            error = classify_response(status, body) or AFASServerError
             message = failure_message(what, info, error, self.environment.base_url)
             if not issubclass(error, AFASServerError):
                 raise error(message, info)
@@ -351,6 +412,16 @@ def _read_body(response: requests.Response) -> bytes | requests.RequestException
             return response.content
         except requests.RequestException as exc:
             return exc
+
+
+def _read_start(response: requests.Response) -> bytes:
+    """The first ``MAX_ERROR_BODY_BYTES`` of an (error) answer's body."""
+    start = bytearray()
+    for chunk in response.iter_content(DOWNLOAD_CHUNK_BYTES):
+        start.extend(chunk)
+        if len(start) >= MAX_ERROR_BODY_BYTES:
+            break
+    return bytes(start[:MAX_ERROR_BODY_BYTES])
 
 
 def _new_session() -> requests.Session:

@@ -4,6 +4,7 @@
     ├── AFASConfigError      bad settings: fix the configuration (fatal)
     ├── AFASAuthError        401/403, or a connector the token may not use (fatal)
     ├── AFASRequestError     AFAS refused the request: wrong field, bad filter, URL too long (fatal)
+    │   └── AFASNotFoundError    404 for one file: deleted, or the token may not read it
     ├── AFASServerError      500 known to be transient, other 5xx, truncated bodies (retriable)
     │   └── AFASRateLimitError   503 maintenance / capacity, with retry_after (retriable)
     ├── AFASRejectedError    an UpdateConnector refused a record (the sink decides)
@@ -77,6 +78,10 @@ class AFASAuthError(AFASAPIError):
 
 class AFASRequestError(AFASAPIError):
     """AFAS refused the request itself (field, filter, URL); retrying cannot help."""
+
+
+class AFASNotFoundError(AFASRequestError):
+    """A file connector answered 404: the file is gone, or the token may not read it."""
 
 
 class AFASServerError(AFASAPIError):

@@ -86,7 +86,8 @@ class SandboxApp:
             return []
         if result.disruption == "truncate":
             return _truncated(result.body, result.status, start_response, _control(environ))
-        response = Response(result.body, status=result.status, headers=list(result.headers))
+        body = result.body if result.chunks is None else result.chunks()
+        response = Response(body, status=result.status, headers=list(result.headers))
         if result.content_type is not None:
             response.content_type = result.content_type
         else:

@@ -27,6 +27,7 @@ from afas_sandbox.costs import (
 )
 from afas_sandbox.datasets import DATASET_NAMES, load_dataset
 from afas_sandbox.faults import read_faults_file
+from afas_sandbox.file_connectors import DEFAULT_FILE_MB, MAX_FILE_MB, check_file_mb
 from afas_sandbox.inputs import (
     MAX_LATENCY_MS,
     MAX_PORT,
@@ -86,6 +87,12 @@ def _max_parallel(text: str) -> int:
     )
 
 
+def _file_mb(text: str) -> float:
+    return _converted(
+        lambda: check_file_mb(float(text)), f"megabytes from 0 to {MAX_FILE_MB:g}", text
+    )
+
+
 def _seed(text: str) -> int:
     return _converted(lambda: int(text), "a whole number", text)
 
@@ -128,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--faults", type=Path, help="YAML or JSON list of scripted faults")
     serve.add_argument("--url-file", type=Path, help="write the base URL here once listening")
+    serve.add_argument(
+        "--file-mb",
+        type=_file_mb,
+        default=DEFAULT_FILE_MB,
+        help=(
+            "size in MB of the large demo file behind the file connectors, made while it is "
+            f"sent (default {DEFAULT_FILE_MB:g}; e.g. 50 to measure a big download)"
+        ),
+    )
     serve.add_argument(
         "--quirk",
         action="append",
@@ -231,6 +247,7 @@ def _serve(args: argparse.Namespace) -> int:
         faults_file=args.faults,
         rebuild=args.rebuild,
         quirks=quirks,
+        file_mb=args.file_mb,
     )
     try:
         _announce(running)

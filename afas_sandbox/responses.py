@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,6 +36,8 @@ class SimResponse:
     disruption: Disruption | None = None
     rows: int = 0  # rows a GetConnector page returned
     skipped: int = 0  # rows it skipped first (its skip)
+    # A body too large to hold (a big file): made while it is sent, instead of ``body``.
+    chunks: Callable[[], Iterator[bytes]] | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)

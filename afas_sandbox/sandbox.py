@@ -21,6 +21,7 @@ from afas_sandbox.clock import Clock, SystemClock, local_stamp
 from afas_sandbox.datasets import Dataset
 from afas_sandbox.fault_responses import DiscardedWrites, fault_response
 from afas_sandbox.faults import FaultPlan, LatencyModel
+from afas_sandbox.file_connectors import FILE_CONNECTORS, FileConnectors
 from afas_sandbox.filters import FilterSyntaxError, parse_compact, parse_json
 from afas_sandbox.messages import language_of, message, translated
 from afas_sandbox.query import (
@@ -81,8 +82,10 @@ class AFASSandbox:
         latency: LatencyModel | None = None,
         clock: Clock | None = None,
         quirks: Quirks | None = None,
+        files: FileConnectors | None = None,
     ) -> None:
         self.dataset = dataset
+        self.files = files or FileConnectors()
         self.quirks = quirks or Quirks()
         self.store = store
         self.faults = faults or FaultPlan()
@@ -131,7 +134,7 @@ class AFASSandbox:
             return segments[1]
         if head == "metainfo" and len(segments) >= 3:
             return segments[2]
-        return None
+        return FILE_CONNECTORS.get(head)  # faults can aim at "FileConnector" etc.
 
     def _route(
         self, request: SimRequest, segments: list[str], token: SandboxToken, store: Store
@@ -152,6 +155,10 @@ class AFASSandbox:
             if not token.app.may_use("SubjectConnector"):
                 return self._not_authorized("SubjectConnector", language)
             return self._subject_file(segments[1:], request.query_string)
+        if head in FILE_CONNECTORS and method == "GET":
+            if not token.app.may_use(FILE_CONNECTORS[head]):
+                return self._not_authorized(FILE_CONNECTORS[head], language)
+            return self.files.handle(head, segments[1:], request.query_string, store)
         return not_found()
 
     def _language(self, request: SimRequest) -> str:
@@ -294,6 +301,9 @@ class AFASSandbox:
         subject_id = whole_number(subject_text, INT64_MAX) if subject_text.isdigit() else None
         if subject_id is None or not file_id:
             return not_found()
+        demo_file = self.files.subject_file(self.store, subject_id, file_id)
+        if demo_file is not None:
+            return demo_file
         with self.store.transaction() as conn:
             found = self.dataset.subject_files(conn, subject_id, file_id)
         if found is None:

@@ -27,6 +27,7 @@ from afas_sandbox.clock import Clock
 from afas_sandbox.costs import DEFAULT_MAX_PARALLEL, LatencyModel, ParallelLimit
 from afas_sandbox.datasets import Dataset, load_dataset
 from afas_sandbox.faults import FaultPlan
+from afas_sandbox.file_connectors import DEFAULT_FILE_MB, FileConnectors, check_file_mb
 from afas_sandbox.http_server import MIN_WORKERS, SandboxHTTPServer
 from afas_sandbox.inputs import SandboxInputError, check_port, check_rows
 from afas_sandbox.quirks import Quirks
@@ -200,6 +201,7 @@ def start_sandbox(
     rebuild: bool = False,
     max_parallel: int = DEFAULT_MAX_PARALLEL,
     quirks: Mapping[str, str] | Quirks | None = None,
+    file_mb: float = DEFAULT_FILE_MB,
 ) -> RunningSandbox:
     """Start a sandbox serving ``http://{host}:{port}/ProfitRestServices`` (port 0 = free).
 
@@ -208,8 +210,10 @@ def start_sandbox(
     when that file is reused, built, rebuilt (``rebuild``) or refused. ``max_parallel``: the
     requests of one token in flight at once before the next gets a 503 (0 = no limit).
     ``quirks``: ``{name: value}`` for behaviour AFAS leaves undocumented (quirks.py).
+    ``file_mb``: the size of the large demo file behind the file connectors, in MB.
     """
     check_port(port)
+    files = FileConnectors(check_file_mb(file_mb))
     chosen = Quirks.from_settings(quirks)
     parallel = ParallelLimit(max_parallel)
     found = dbfile.inspect(db_path) if db_path is not None else None
@@ -225,7 +229,13 @@ def start_sandbox(
         template = cache.get(definition, seed=seed, rows=size, db_path=db_path, rebuild=rebuild)
         store = Store.copy_of(template)
         core = AFASSandbox(
-            definition, store, faults=faults, latency=latency, clock=clock, quirks=chosen
+            definition,
+            store,
+            faults=faults,
+            latency=latency,
+            clock=clock,
+            quirks=chosen,
+            files=files,
         )
         world = World(definition, store, core.clock, seed)
     except BaseException:

@@ -54,7 +54,13 @@ REQUIRED_GET = [
     "Profit_Deleted_Records",
     "Profit_FreeTable_K01",
 ]
-DEMO_GET = [*REQUIRED_GET, "Profit_Subject_Attachments", "Profit_Contacts"]
+DEMO_GET = [
+    *REQUIRED_GET,
+    "Profit_Subject_Attachments",
+    "Profit_Contacts",
+    "Profit_Subject_Files",
+    "Profit_Images",
+]
 DEMO_UPDATE = ["KnPerson", "KnOrganisation", "KnSubject", "KnEmployee", "FiEntries", "KnCustomK01"]
 ROOT_NAMES = {
     "KnPerson": "KnPerson",

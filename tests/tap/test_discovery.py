@@ -33,6 +33,8 @@ DOCUMENTED_REPLICATION_KEYS: dict[str, str | None] = {
     "Profit_FreeTable_K01": "Datum_gewijzigd",
     "Profit_Deleted_Records": "Datum_mutatie",
     "Profit_Contacts": "Datum_wijziging",
+    "Profit_Subject_Files": "LastModified",
+    "Profit_Images": "Laatst_gewijzigd",
 }
 
 # The leading run of fields whose ids end in Id/Nr/No/Nummer/Number/Code/Key.
@@ -48,6 +50,8 @@ DOCUMENTED_KEYS: dict[str, list[str]] = {
     "Profit_FreeTable_K01": ["SqNo"],
     "Profit_Deleted_Records": ["LogId"],
     "Profit_Contacts": ["ContactId"],
+    "Profit_Subject_Files": ["SubjectId", "FileId"],
+    "Profit_Images": ["ImageId"],
 }
 
 STREAM_NAMES = {
@@ -62,6 +66,8 @@ STREAM_NAMES = {
     "Profit_Transactions": "profit_transactions",
     "Profit_FreeTable_K01": "profit_freetable_k01",
     "Profit_Deleted_Records": "profit_deleted_records",
+    "Profit_Subject_Files": "profit_subject_files",
+    "Profit_Images": "profit_images",
 }
 
 
@@ -200,7 +206,7 @@ def test_glob_patterns_and_exclude_connectors_select_streams(afas_sandbox: Runni
     config = base_config(
         afas_sandbox,
         connectors=["Profit_Subject*", "Profit_Persons", "Profit_Free?able_K01"],
-        exclude_connectors=["*_Attachments"],
+        exclude_connectors=["*_Attachments", "*_Files"],
     )
     streams = _streams(discover(config))
     assert sorted(streams) == ["profit_freetable_k01", "profit_persons", "profit_subjects"]

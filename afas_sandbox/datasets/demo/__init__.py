@@ -7,6 +7,7 @@ from typing import Any
 
 from afas_sandbox.auth import AppConnector, SandboxToken, demo_token_data
 from afas_sandbox.datasets import Dataset
+from afas_sandbox.datasets.demo import files as demo_files
 from afas_sandbox.datasets.demo import generate
 from afas_sandbox.datasets.demo.contacts import ContactWriter
 from afas_sandbox.datasets.demo.entities import entity_ops
@@ -26,8 +27,8 @@ from afas_sandbox.datasets.demo.writers import (
 )
 
 # 2: undated free-table rows; 3: decimals stored as exact text; 4: contacts (KnContact,
-# Profit_Contacts) and multi-line Dutch memo texts
-DATASET_VERSION = "4"
+# Profit_Contacts) and multi-line Dutch memo texts; 5: demo files and images (demo_files.py)
+DATASET_VERSION = "5"
 DEFAULT_TRANSACTION_ROWS = 20_000
 
 FULL_ACCESS = AppConnector(name="Singer integratie (volledig)", user="12345.SINGER")
@@ -60,6 +61,11 @@ def _populate_empty(conn: sqlite3.Connection, *, seed: int, rows: int) -> None:
     )
 
 
+def _populate_demo(conn: sqlite3.Connection, *, seed: int, rows: int) -> None:
+    generate.populate(conn, seed=seed, rows=rows)
+    demo_files.populate(conn)
+
+
 def subject_file(conn: sqlite3.Connection, sb_id: int, file_id: str) -> tuple[str, str, str] | None:
     row = conn.execute(
         "SELECT file_name, mime_type, data FROM subject_attachments"
@@ -83,10 +89,10 @@ def dataset(*, empty: bool = False) -> Dataset:
     return Dataset(
         name="empty" if empty else "demo",
         version=DATASET_VERSION,
-        ddl=DDL,
-        populate=_populate_empty if empty else generate.populate,
+        ddl=DDL + demo_files.DDL,
+        populate=_populate_empty if empty else _populate_demo,
         default_rows=0 if empty else DEFAULT_TRANSACTION_ROWS,
-        get_connectors=GET_CONNECTORS,
+        get_connectors=GET_CONNECTORS + demo_files.GET_CONNECTORS,
         update_connectors=UPDATE_CONNECTORS,
         writers=writers,
         entities=entity_ops(),
