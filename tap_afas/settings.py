@@ -19,6 +19,7 @@ from afas_profit.filters import OPERATOR_NAMES, Condition, parse_filter_setting
 from afas_profit.metainfo import ConnectorRef, GetConnectorInfo
 from afas_profit.settings import environment_schema, zone_from_setting
 from tap_afas.deletes import DeletedRecordsLog
+from tap_afas.file_settings import DownloadSettings, file_properties
 from tap_afas.key_snapshots import KeyComparison
 
 PAGE_CELLS = 150_000  # AFAS: fields x rows per page below 150,000 (afas-rest-api.md 3.3)
@@ -198,6 +199,7 @@ def _tap_properties() -> dict[str, dict[str, Any]]:
 def tap_config_schema() -> dict[str, Any]:
     schema = environment_schema()
     schema["properties"].update(_tap_properties())
+    schema["properties"].update(file_properties())
     return schema
 
 
@@ -224,6 +226,7 @@ class TapSettings:
     filters: Mapping[str, tuple[Condition, ...]]
     deleted_records_log: DeletedRecordsLog | None = None
     key_comparison: KeyComparison | None = None
+    downloads: DownloadSettings | None = None  # the file streams (tap_afas/file_settings.py)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TapSettings:
@@ -241,6 +244,7 @@ class TapSettings:
             filters={k: tuple(parse_filter_setting(k, v)) for k, v in filters.items()},
             deleted_records_log=DeletedRecordsLog.from_setting(config.get("deleted_records_log")),
             key_comparison=KeyComparison.from_setting(config.get("key_comparison_deletes")),
+            downloads=DownloadSettings.from_config(config),
         )
 
     def check_paths(self) -> None:

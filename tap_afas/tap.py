@@ -17,6 +17,7 @@ from typing_extensions import override
 
 from afas_profit.client import ProfitClient
 from tap_afas.console import ConsoleChecks, run_console
+from tap_afas.file_streams import file_streams
 from tap_afas.settings import TapSettings, tap_config_schema
 from tap_afas.state_and_catalog import check_catalog, check_state
 from tap_afas.streams import GetConnectorStream
@@ -44,6 +45,7 @@ class TapAFAS(Tap):
             info = client.get_connector_info(connector_id)
             settings.check_connector(info)
             streams.append(GetConnectorStream(self, info, settings, client, self.clock))
+        streams.extend(file_streams(self, settings, client, environment, self.clock))
         return streams
 
 
