@@ -323,7 +323,7 @@ def test_downloads_run_in_parallel_within_the_limit(
             now["in_flight"] += 1
             now["most"] = max(now["most"], now["in_flight"])
         try:
-            time.sleep(0.05)
+            time.sleep(0.1)
             return original(request)
         finally:
             with lock:
