@@ -140,8 +140,9 @@ def run_console(
     try:
         result = command.main(standalone_mode=False)
     except click.ClickException as error:
-        text = error.format_message().rstrip(".")
-        _stop(logger, f"{text}. Run '{plugin.name} --help' for the options.")
+        text = error.format_message().strip()
+        end = "" if text.endswith((".", "?", "!")) else "."
+        _stop(logger, f"{text}{end} Run '{plugin.name} --help' for the options.")
     except click.Abort:
         _stop(logger, f"{plugin.name} was interrupted; run it again to finish.")
     except Exception as error:  # every failure ends with one line (traceback at DEBUG)

@@ -8,6 +8,7 @@ refused because of its one bad value.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -402,3 +403,17 @@ def test_the_good_config_syncs(afas_sandbox: RunningSandbox, tmp_path: Path) -> 
     assert run.returncode == 0, run
     assert '"type":"RECORD"' in run.stdout.replace(" ", "")
     assert "ERROR" not in run.stderr
+
+
+def test_key_snapshots_are_readable_by_their_owner_only(
+    afas_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """The key sets a run keeps for delete detection are customer data: mode 0600."""
+    comparison = {"connectors": ["Profit_Persons"], "snapshot_dir": "snapshots"}
+    case = Case("snapshots", "", config=Patch({"key_comparison_deletes": comparison}))
+    run = run_case(SCRIPT, case, afas_sandbox, tmp_path)
+    assert run.returncode == 0, run
+    files = list((tmp_path / "snapshots").iterdir())
+    assert [f.name for f in files] == ["profit_persons.sqlite3"]
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "snapshots").stat().st_mode) == 0o700
