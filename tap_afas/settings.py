@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from afas_profit.client import DEFAULT_PARALLEL_REQUESTS, MAX_PARALLEL_REQUESTS
 from afas_profit.environment import ACCEPT_LANGUAGES, ProfitEnvironment
 from afas_profit.errors import AFASConfigError
 from afas_profit.filters import OPERATOR_NAMES, Condition, parse_filter_setting
@@ -66,6 +67,18 @@ def _tap_properties() -> dict[str, dict[str, Any]]:
             "description": (
                 "Rows per request (1 to 150,000). Default: 150,000 divided by the connector's "
                 f"number of fields (AFAS's guidance), between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}."
+            ),
+        },
+        "max_parallel_requests": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": MAX_PARALLEL_REQUESTS,
+            "default": DEFAULT_PARALLEL_REQUESTS,
+            "title": "Parallel requests",
+            "description": (
+                "Requests in flight at once for the whole tap (AFAS allows at most "
+                f"{MAX_PARALLEL_REQUESTS} per environment). A connector's window is read in this "
+                "many partitions at a time; records still leave in order. 1: one request at a time."
             ),
         },
         "request_timeout": {
@@ -221,6 +234,7 @@ class TapSettings:
     start_date: datetime | None
     page_size: int | None
     zone: ZoneInfo
+    max_parallel_requests: int
     replication_keys: Mapping[str, str | None]
     primary_keys: Mapping[str, tuple[str, ...]]
     filters: Mapping[str, tuple[Condition, ...]]
@@ -239,6 +253,10 @@ class TapSettings:
             start_date=_start_date(config.get("start_date")),
             page_size=config.get("page_size") or None,
             zone=zone,
+            max_parallel_requests=min(
+                int(config.get("max_parallel_requests") or DEFAULT_PARALLEL_REQUESTS),
+                MAX_PARALLEL_REQUESTS,
+            ),
             replication_keys=dict(config.get("replication_keys") or {}),
             primary_keys={k: tuple(v) for k, v in (config.get("primary_keys") or {}).items()},
             filters={k: tuple(parse_filter_setting(k, v)) for k, v in filters.items()},

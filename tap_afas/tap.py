@@ -38,7 +38,11 @@ class TapAFAS(Tap):
     @override
     def discover_streams(self) -> list[Stream]:
         settings = TapSettings.from_config(self.config)
-        client = ProfitClient(settings.environment, logger=self.logger)
+        client = ProfitClient(
+            settings.environment,
+            logger=self.logger,
+            max_in_flight=settings.max_parallel_requests,
+        )
         environment = client.environment_info()
         streams: list[Stream] = []
         for connector_id in settings.select(environment.get_connectors):

@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from afas_profit.client import DEFAULT_PARALLEL_REQUESTS, MAX_PARALLEL_REQUESTS
 from afas_profit.environment import ProfitEnvironment
 from afas_profit.errors import AFASConfigError
 from afas_profit.payloads import ObjectMapping
 from afas_profit.settings import environment_schema, zone_from_setting
 
 ACTIONS = ("insert", "update", "upsert", "delete")
-DEFAULT_PARALLEL_REQUESTS = 4  # AFAS: at most 8 parallel calls, "up to 5" advised
-MAX_PARALLEL_REQUESTS = 8
 DEFAULT_LEDGER = ".target-afas/ledger.sqlite3"
 DEFAULT_ZONE = "Europe/Amsterdam"
 MAX_BATCH_SIZE = 1000  # AFAS: 1,000 FiEntries lines, 75 MB per request (afas-rest-api.md §9.10)

@@ -1,8 +1,9 @@
 """``TargetAFAS``: maps Singer records onto AFAS Profit UpdateConnector payloads.
 
 STATE messages leave the target as soon as every record before them has an outcome: at each
-STATE the sinks are drained (at most once per ``STATE_FLUSH_SECONDS``, so a tap that sends a
-STATE after every record does not make every request a batch of one), then the STATE is emitted.
+STATE the sinks are drained and the STATE is emitted, once ``STATE_FLUSH_SECONDS`` have passed
+since the last time or enough records for a few rounds of parallel requests came in (so a tap
+that sends a STATE after every record does not make every request a batch of one).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class AFASConnection:
     summary: Summary
 
 
+ROUNDS_PER_FLUSH = 4  # rounds of max_parallel_requests requests a STATE may wait for
+
+
 class TargetAFAS(Target):
     """Singer target for AFAS Profit UpdateConnectors."""
 
@@ -51,18 +55,27 @@ class TargetAFAS(Target):
         rejects = RejectLog(settings.reject_file)
         self.afas = AFASConnection(
             settings=settings,
-            client=ProfitClient(settings.environment, logger=self.logger),
+            client=ProfitClient(
+                settings.environment,
+                logger=self.logger,
+                max_in_flight=settings.max_parallel_requests,
+            ),
             ledger=Ledger(settings.ledger_path),
             rejects=rejects,
             summary=Summary(),
         )
 
-    def _flush_at_state(self) -> None:
-        """Drain every sink and emit the STATE just read (see the module docstring)."""
+    def _flush_at_state(self, records: int) -> bool:
+        """Drain every sink and emit the STATE just read (see the module docstring); ``records``
+        came in since the last time. True when it drained."""
+        settings = self.afas.settings
+        enough = settings.batch_size * settings.max_parallel_requests * ROUNDS_PER_FLUSH
         now = time.monotonic()
-        if now - self._last_flush >= self.STATE_FLUSH_SECONDS:
-            self._last_flush = now
-            self.drain_all()
+        if records < enough and now - self._last_flush < self.STATE_FLUSH_SECONDS:
+            return False
+        self._last_flush = now
+        self.drain_all()
+        return True
 
 
 def main() -> None:
