@@ -76,11 +76,13 @@ except ImportError:  # Airflow 2.x
     from airflow import DAG  # type: ignore[no-redef,attr-defined,unused-ignore]
     from airflow.operators.bash import BashOperator  # type: ignore[no-redef,unused-ignore]
 
-# The GetConnectors of afas-sandbox's demo dataset (afas_sandbox/datasets/demo/getconnectors.py).
+# The GetConnectors of afas-sandbox's demo dataset (afas_sandbox/datasets/demo/getconnectors.py
+# and files.py; tests/airflow checks the two lists agree).
 DEMO_CONNECTORS = [
     "Profit_Administrations",
     "Profit_Persons",
     "Profit_Organisations",
+    "Profit_Contacts",
     "Profit_Employees",
     "Profit_Debtors",
     "Profit_Subjects",
@@ -88,6 +90,8 @@ DEMO_CONNECTORS = [
     "Profit_Transactions",
     "Profit_FreeTable_K01",
     "Profit_Deleted_Records",
+    "Profit_Subject_Files",
+    "Profit_Images",
 ]
 
 BUILTIN_CONFIG: dict[str, Any] = {

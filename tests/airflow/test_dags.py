@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from afas_profit.conventions import stream_name_for
-from afas_sandbox.datasets.demo.getconnectors import GET_CONNECTORS
+from afas_sandbox.datasets import load_dataset
 from afas_sandbox.server import RunningSandbox
 from tests.airflow.conftest import (
     DAGS_FOLDER,
@@ -32,7 +32,7 @@ from tests.airflow.conftest import (
 
 pytestmark = pytest.mark.airflow
 
-DEMO_CONNECTORS = [c.id for c in GET_CONNECTORS]
+DEMO_CONNECTORS = [c.id for c in load_dataset("demo").get_connectors]
 STATE_ID = "sandbox:tap-afas-to-target-duckdb:{}"
 
 # Runs in the Airflow venv: parse the dags folder as the scheduler does, describe what it built.
@@ -109,6 +109,28 @@ def test_setup_configures_airflow_home(airflow_runner: AirflowRunner) -> None:
     assert (home / "airflow.db").stat().st_size > 0
     assert (home / ".gitignore").read_text() == "*\n"
     assert (ROOT / ".airflow-venv" / ".gitignore").read_text() == "*\n"
+
+
+def test_readme_commands_list_the_dags_without_a_warning(airflow_runner: AirflowRunner) -> None:
+    """orchestrate/README.md after scripts/airflow_setup: `eval "$(scripts/airflow_env)"`,
+    then `airflow dags list` shows afas_sandbox (no scheduler ran) and warns about nothing."""
+    if not (ROOT / ".airflow" / "airflow.db").exists():
+        pytest.fail(".airflow/airflow.db is missing: run scripts/airflow_setup", pytrace=False)
+    env = {k: v for k, v in airflow_runner.env.items() if not k.startswith("AIRFLOW")}
+    done = subprocess.run(
+        ["bash", "-c", 'eval "$(scripts/airflow_env)" && airflow dags list --output json'],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, tail(done)
+    assert done.stderr == ""
+    listed = json.loads(done.stdout)
+    assert [d["dag_id"] for d in listed] == ["afas_sandbox"]
+    assert listed[0]["fileloc"] == str(DAGS_FOLDER / "afas.py")
 
 
 def test_dags_import_with_expected_tasks(airflow_runner: AirflowRunner) -> None:

@@ -56,6 +56,12 @@ from tests.pipeline.conftest import (
 
 pytestmark = pytest.mark.pipeline
 
+# Fields a GetConnector joins from another table: they change with that table, while the row's
+# modified date stays (as on AFAS), so an incremental load does not pick the change up. The
+# comparisons leave them out once the sandbox changed (Profit_Contacts shows its organisation's
+# name; organisations are updated and deleted below).
+JOINED_FIELDS: dict[str, set[str]] = {"Profit_Contacts": {"OrganisationName"}}
+
 # Profit_Transactions (2000 rows) arrives in 4 batches: the first row of each batch must land.
 BATCH_ROWS = "500"
 MUTATIONS: dict[str, dict[str, int]] = {
@@ -71,11 +77,12 @@ MUTATIONS: dict[str, dict[str, int]] = {
 # AFAS field kind -> the column types each loader must create.
 DUCKDB_TYPES = {
     "int": {"BIGINT"},
-    "decimal": {"DECIMAL(38,10)"},  # meltano.yml: decimal_scale 10
+    # the places AFAS declares for the field (target-duckdb-afas), else decimal_scale (10)
+    "decimal": {f"DECIMAL(38,{places})" for places in range(11)},
     "boolean": {"BOOLEAN"},
     "date": {"DATE"},
     "time": {"TIME"},
-    "datetime": {"TIMESTAMP"},
+    "datetime": {"TIMESTAMP WITH TIME ZONE"},  # UTC instants
     "string": {"VARCHAR"},
 }
 POSTGRES_TYPES = {
@@ -102,6 +109,16 @@ def assert_column_types(
             if table.columns[column] not in expected_types[f.kind]:
                 wrong.append(f"{table.name}.{column} ({f.kind}): {table.columns[column]}")
     assert not wrong, "unexpected column types:\n" + "\n".join(wrong)
+
+
+def without_joined_fields(snapshot: Snapshot) -> Snapshot:
+    """The snapshot without JOINED_FIELDS (see there)."""
+    out: Snapshot = {}
+    for connector, (fields, rows) in snapshot.items():
+        joined = JOINED_FIELDS.get(connector, set())
+        kept = [f for f in fields if f.id not in joined]
+        out[connector] = (kept, [{k: v for k, v in r.items() if k not in joined} for r in rows])
+    return out
 
 
 def mutate(sandbox: RunningSandbox) -> dict[str, dict[str, list[str]]]:
@@ -216,7 +233,8 @@ def test_duckdb_warehouse_gets_every_row_then_exactly_the_changes(pipeline: Pipe
     pipeline.run("tap-afas", "target-duckdb", TARGET_DUCKDB_BATCH_SIZE_ROWS=BATCH_ROWS)
     first_truth = truth.snapshot()
     first = read_warehouse("duckdb", target)
-    sums = assert_warehouse_equals_sandbox(first, first_truth)
+    assert_warehouse_equals_sandbox(first, first_truth)
+    sums = assert_warehouse_equals_sandbox(first, without_joined_fields(first_truth))
     assert_column_types(first, first_truth, DUCKDB_TYPES)
     assert sum(len(t.rows) for t in first.tables.values()) == sum(
         len(rows) for _, rows in first_truth.values()
@@ -225,7 +243,7 @@ def test_duckdb_warehouse_gets_every_row_then_exactly_the_changes(pipeline: Pipe
     changes = mutate(pipeline.sandbox)
     pipeline.run("tap-afas", "target-duckdb", TARGET_DUCKDB_BATCH_SIZE_ROWS=BATCH_ROWS)
     second = read_warehouse("duckdb", target)
-    second_sums = assert_warehouse_equals_sandbox(second, truth.snapshot())
+    second_sums = assert_warehouse_equals_sandbox(second, without_joined_fields(truth.snapshot()))
     assert_changes_landed(first, second, changes, tombstones=False)
     assert_incremental(first, second)
     changed_tables = {stream_name(c) for c in MUTATIONS} | {"profit_deleted_records"}
@@ -245,13 +263,14 @@ def test_postgres_warehouse_gets_every_row_then_exactly_the_changes(
     pipeline.run("tap-afas", "target-postgres", **env)
     first_truth = truth.snapshot()
     first = read_warehouse("postgres", postgres_server.dsn)
-    sums = assert_warehouse_equals_sandbox(first, first_truth)
+    assert_warehouse_equals_sandbox(first, first_truth)
+    sums = assert_warehouse_equals_sandbox(first, without_joined_fields(first_truth))
     assert_column_types(first, first_truth, POSTGRES_TYPES)
 
     changes = mutate(pipeline.sandbox)
     pipeline.run("tap-afas", "target-postgres", **env)
     second = read_warehouse("postgres", postgres_server.dsn)
-    second_sums = assert_warehouse_equals_sandbox(second, truth.snapshot())
+    second_sums = assert_warehouse_equals_sandbox(second, without_joined_fields(truth.snapshot()))
     assert_changes_landed(first, second, changes, tombstones=True)
     assert_incremental(first, second)
     changed_tables = {stream_name(c) for c in MUTATIONS} | {"profit_deleted_records"}
