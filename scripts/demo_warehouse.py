@@ -13,13 +13,17 @@ import duckdb
 
 def main(path: str, since: str | None) -> None:
     db = duckdb.connect(path, read_only=True)
-    catalog = db.execute("SELECT current_database()").fetchone()
-    schema = f'"{catalog[0] if catalog else "main"}".afas'  # the file name can equal "afas"
+    # target-duckdb-afas loads schema "afas" into main when the file is afas.duckdb
+    found = db.execute(
+        "SELECT table_schema FROM information_schema.tables WHERE table_name = 'profit_persons'"
+    ).fetchone()
+    schema = found[0] if found else "afas"
     tables = [
         row[0]
         for row in db.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'afas' "
-            "ORDER BY table_name"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+            "ORDER BY table_name",
+            [schema],
         ).fetchall()
     ]
     for table in tables:
@@ -28,8 +32,9 @@ def main(path: str, since: str | None) -> None:
     if since is None:
         types = db.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = 'afas' AND table_name = 'profit_transactions' "
-            "AND column_name IN ('entrydate', 'amountdebit', 'mutatiedatum') ORDER BY column_name"
+            "WHERE table_schema = ? AND table_name = 'profit_transactions' AND lower(column_name) "
+            "IN ('entrydate', 'amountdebit', 'mutatiedatum') ORDER BY column_name",
+            [schema],
         ).fetchall()
         print(
             "\n   afas.profit_transactions column types:", ", ".join(f"{c} {t}" for c, t in types)

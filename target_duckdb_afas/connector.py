@@ -1,20 +1,35 @@
-"""DuckDB through duckdb-engine: the JSON Schema → column type table and the batch load."""
+"""DuckDB through duckdb-engine: column types, one reflection per table, and the batch load.
+
+Each table is reflected with one ``information_schema.columns`` query when its stream's sink
+is set up (and one per batch load), never per column: SQLAlchemy's ``get_columns`` costs tens
+of milliseconds on DuckDB, and the SDK's ``prepare_table`` calls it twice for every column.
+Every session runs in UTC, so ``TIMESTAMP WITH TIME ZONE`` values written without an offset
+are UTC.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from singer_sdk.sql import SQLConnector
 from singer_sdk.sql.connector import FullyQualifiedName, JSONSchemaToSQL
+from typing_extensions import override
 
 from target_duckdb_afas.rows import ROW_NUMBER
+from target_duckdb_afas.types import (
+    DECIMAL_PRECISION,
+    declared_places,
+    normalized,
+    widened,
+)
 
-DECIMAL_PRECISION = 38  # DuckDB's widest DECIMAL
 DEFAULT_DECIMAL_SCALE = 10
+MAIN = "main"  # DuckDB's default schema: found by unqualified table names
 
 
 def _literal(text: str) -> str:
@@ -26,8 +41,18 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def legacy_column_name(name: str) -> str:
+    """How loader versions before the original-names convention named a property's column
+    (singer-sdk's default ``conform_name``: lower snake case, leading digit as a letter)."""
+    text = re.sub(r"[^a-zA-Z0-9_\-\.\s]", "", name).lower().strip()
+    text = text.replace(".", "_").replace("-", "_").replace(" ", "_")
+    if text[:1].isdigit():
+        text = "abcdefghij"[int(text[0])] + text[1:]
+    return text
+
+
 class DuckDBConnector(SQLConnector):
-    """One DuckDB database file; tables evolve by ADD COLUMN and ALTER COLUMN TYPE."""
+    """One DuckDB database file; tables evolve by ADD COLUMN, RENAME COLUMN and ALTER TYPE."""
 
     allow_column_add = True
     allow_column_alter = True
@@ -35,6 +60,12 @@ class DuckDBConnector(SQLConnector):
     allow_overwrite = True
     allow_temp_tables = False  # the batch load stages in its own temporary table
 
+    def __init__(self, config: dict[str, Any] | None = None, sqlalchemy_url: str | None = None):
+        super().__init__(config, sqlalchemy_url)
+        self.prepared_tables: set[str] = set()  # tables set up in this run (overwrite: once)
+        self.adopted_legacy_schema = False
+
+    @override
     def get_sqlalchemy_url(self, config: dict[str, Any]) -> str:
         path = str(config["path"])
         if path != ":memory:":
@@ -44,19 +75,32 @@ class DuckDBConnector(SQLConnector):
         return f"duckdb:///{path}"
 
     @functools.cached_property
+    @override
     def jsonschema_to_sql(self) -> JSONSchemaToSQL:
-        """JSON numbers → DECIMAL(38, decimal_scale), integers → BIGINT, date-times → TIMESTAMP.
+        """Numbers → DECIMAL(38, places), integers → BIGINT, date-times → TIMESTAMPTZ.
 
-        Date-times are stored as UTC (``TIMESTAMP`` without a zone, see rows.py), dates as
-        ``DATE`` and times as ``TIME`` (the SDK's defaults).
+        The places are those the property's schema declares (``multipleOf``, see types.py)
+        while ``declared_decimal_places`` is on, else ``decimal_scale``. Dates are ``DATE``
+        and times ``TIME`` (the SDK's defaults).
         """
         to_sql = JSONSchemaToSQL(max_varchar_length=None)
         scale = int(self.config.get("decimal_scale", DEFAULT_DECIMAL_SCALE))
-        to_sql.register_type_handler("number", lambda _: sa.types.DECIMAL(DECIMAL_PRECISION, scale))
+        use_declared = bool(self.config.get("declared_decimal_places", True))
+
+        def number(schema: dict[str, Any]) -> sa.types.TypeEngine[Any]:
+            places = declared_places(schema) if use_declared else None
+            return sa.types.DECIMAL(DECIMAL_PRECISION, scale if places is None else places)
+
+        to_sql.register_type_handler("number", number)
         to_sql.register_type_handler("integer", sa.types.BIGINT)
-        to_sql.register_format_handler("date-time", sa.types.TIMESTAMP)
+        to_sql.register_format_handler("date-time", lambda _: sa.types.TIMESTAMP(timezone=True))
         return to_sql
 
+    def type_name(self, sql_type: sa.types.TypeEngine[Any]) -> str:
+        """A SQLAlchemy type as information_schema spells it."""
+        return normalized(sql_type.compile(dialect=self._engine.dialect))
+
+    @override
     def schema_exists(self, schema_name: str) -> bool:
         """(duckdb-engine lists schemas as ``<database>.<schema>``, which the SDK misses.)"""
         query = sa.text(
@@ -66,10 +110,13 @@ class DuckDBConnector(SQLConnector):
         with self._connect() as conn:
             return bool(conn.execute(query, {"schema": schema_name}).scalar())
 
+    @override
     def create_engine(self) -> sa.Engine:
-        """duckdb-engine's PostgreSQL word list misses DuckDB keywords (``at``, ``by``, ``glob``,
-        ...): every reserved DuckDB keyword is added so generated DDL quotes such columns."""
+        """Sessions in UTC; and duckdb-engine's PostgreSQL word list misses DuckDB keywords
+        (``at``, ``by``, ``glob``, ...): every reserved DuckDB keyword is added so generated
+        DDL quotes such columns."""
         engine = super().create_engine()
+        sa.event.listen(engine, "connect", _in_utc)
         with engine.connect() as conn:
             words = conn.exec_driver_sql(
                 "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category <> 'unreserved'"
@@ -85,40 +132,135 @@ class DuckDBConnector(SQLConnector):
 
     @functools.cached_property
     def catalog_name(self) -> str:
-        """The database's own name (DuckDB names it after the file: ``afas.duckdb`` → ``afas``).
-
-        Tables are addressed as catalog.schema.table, because a schema named like the file
-        (``afas`` in ``afas.duckdb``) is otherwise an ambiguous reference.
-        """
+        """The database's own name: DuckDB names it after the file (``afas.duckdb`` → ``afas``)."""
         with self._connect() as conn:
             return str(conn.exec_driver_sql("SELECT current_database()").scalar())
 
-    def merge_sql_types(
-        self, sql_types: Sequence[sa.types.TypeEngine[Any]]
-    ) -> sa.types.TypeEngine[Any]:
-        """An integer column that receives numbers becomes DECIMAL (the SDK keeps BIGINT)."""
-        decimals = [
-            t
-            for t in sql_types
-            if isinstance(t, sa.types.Numeric) and not isinstance(t, sa.types.Float)
-        ]
-        integers = [t for t in sql_types if isinstance(t, sa.types.Integer)]
-        if decimals and integers and len(decimals) + len(integers) == len(sql_types):
-            return decimals[0]
-        return super().merge_sql_types(sql_types)
-
-    @staticmethod
-    def get_column_alter_ddl(
-        table_name: str | FullyQualifiedName,
-        column_name: str,
-        column_type: sa.types.TypeEngine[Any],
-    ) -> sa.DDL:
-        """DuckDB's ``ALTER COLUMN ... TYPE`` (the SDK's default syntax is not DuckDB's)."""
-        return sa.DDL(  # type: ignore[no-untyped-call]
-            "ALTER TABLE %(table)s ALTER COLUMN %(column)s TYPE %(type)s",
-            {"table": str(table_name), "column": quote(column_name), "type": str(column_type)},
+    def table_columns(self, schema_name: str | None, table_name: str) -> dict[str, str]:
+        """The table's columns in order with their DuckDB types; ``{}`` when there is no such
+        table. (One query; names match case-insensitively, as DuckDB resolves them.)"""
+        query = sa.text(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND lower(table_schema) = lower(:schema) "
+            "AND lower(table_name) = lower(:table) ORDER BY ordinal_position"
         )
+        with self._connect() as conn:
+            rows = conn.execute(query, {"schema": schema_name or MAIN, "table": table_name}).all()
+        return {str(name): str(data_type) for name, data_type in rows}
 
+    @override
+    def column_exists(self, full_table_name: str | FullyQualifiedName, column_name: str) -> bool:
+        _, schema_name, table_name = self.parse_full_table_name(full_table_name)
+        columns = self.table_columns(schema_name, table_name)
+        return column_name.casefold() in {c.casefold() for c in columns}
+
+    @override
+    def prepare_table(
+        self,
+        full_table_name: str | FullyQualifiedName,
+        schema: dict[str, Any],
+        primary_keys: Sequence[str],
+        partition_keys: list[str] | None = None,
+        as_temp_table: bool = False,
+    ) -> None:
+        """Create the table, or adapt it to the schema from one reflection of its columns.
+
+        With ``load_method: overwrite`` the table is dropped and created anew the first time
+        this run prepares it. A column another loader version named differently (lower case,
+        or snake case: ``legacy_column_name``) is renamed to the property's name.
+        """
+        if as_temp_table:
+            raise NotImplementedError("Temporary tables are not supported.")
+        _, schema_name, table_name = self.parse_full_table_name(full_table_name)
+        first_time = str(full_table_name) not in self.prepared_tables
+        self.prepared_tables.add(str(full_table_name))
+        existing = self.table_columns(schema_name, table_name)
+        if existing and first_time and self.config.get("load_method") == "overwrite":
+            self.execute([f"DROP TABLE {full_table_name}"])
+            existing = {}
+        if not existing:
+            self.logger.info("Creating empty table %s", full_table_name)
+            self.create_empty_table(full_table_name, schema, primary_keys, partition_keys)
+            return
+        wanted = {name: self.to_sql_type(spec) for name, spec in schema["properties"].items()}
+        self.adapt_columns(full_table_name, existing, wanted)
+
+    @override
+    def prepare_column(
+        self,
+        full_table_name: str | FullyQualifiedName,
+        column_name: str,
+        sql_type: sa.types.TypeEngine[Any],
+    ) -> None:
+        _, schema_name, table_name = self.parse_full_table_name(full_table_name)
+        existing = self.table_columns(schema_name, table_name)
+        self.adapt_columns(full_table_name, existing, {column_name: sql_type})
+
+    def adapt_columns(
+        self,
+        full_table_name: str | FullyQualifiedName,
+        existing: Mapping[str, str],
+        wanted: Mapping[str, sa.types.TypeEngine[Any]],
+    ) -> None:
+        """ADD, RENAME and ALTER what ``wanted`` (column → type) needs, as one transaction."""
+        table = str(full_table_name)
+        by_name = {c.casefold(): c for c in existing}
+        claimed = {name.casefold() for name in wanted}
+        statements = []
+        for name, sql_type in wanted.items():
+            wanted_type = self.type_name(sql_type)
+            current = by_name.get(name.casefold())
+            legacy = legacy_column_name(name)
+            if current is None and legacy.casefold() not in claimed:
+                current = by_name.pop(legacy.casefold(), None)
+            if current is None:
+                statements.append(f"ALTER TABLE {table} ADD COLUMN {quote(name)} {wanted_type}")
+                continue
+            if current != name:
+                statements.append(
+                    f"ALTER TABLE {table} RENAME COLUMN {quote(current)} TO {quote(name)}"
+                )
+            new_type = widened(normalized(existing[current]), wanted_type)
+            if new_type is not None:
+                statements.append(f"ALTER TABLE {table} ALTER COLUMN {quote(name)} TYPE {new_type}")
+        self.execute(statements)
+
+    def adopt_legacy_schema(self, legacy_schema: str) -> tuple[list[str], list[str]]:
+        """Move the tables of ``legacy_schema`` (named like the database, where earlier versions
+        loaded) into ``main`` in one transaction, then drop that schema if it is empty.
+
+        Once per run. A table ``main`` already has stays where it is. Returns the tables moved
+        and the tables (or views) left in the old schema.
+        """
+        if self.adopted_legacy_schema:
+            return [], []
+        self.adopted_legacy_schema = True
+        query = sa.text(
+            "SELECT table_name, table_type = 'BASE TABLE' AND lower(table_name) NOT IN ("
+            "  SELECT lower(table_name) FROM information_schema.tables"
+            "  WHERE table_catalog = current_database() AND table_schema = 'main') "
+            "FROM information_schema.tables WHERE table_catalog = current_database() "
+            "AND table_schema = :schema ORDER BY table_name"
+        )
+        with self._connect() as conn:
+            rows = conn.execute(query, {"schema": legacy_schema}).all()
+        moved = [str(name) for name, movable in rows if movable]
+        left = [str(name) for name, movable in rows if not movable]
+        catalog = quote(self.catalog_name)
+        statements = []
+        for table in moved:
+            old = f"{catalog}.{quote(legacy_schema)}.{quote(table)}"
+            statements += [
+                f"CREATE TABLE {catalog}.{MAIN}.{quote(table)} AS SELECT * FROM {old}",
+                f"DROP TABLE {old}",
+            ]
+        if rows and not left:
+            # (unqualified: DuckDB finds "afas"."afas" ambiguous even here)
+            statements.append(f"DROP SCHEMA {quote(legacy_schema)}")
+        self.execute(statements)
+        return moved, left
+
+    @override
     def create_empty_table(
         self,
         full_table_name: str | FullyQualifiedName,
@@ -132,45 +274,40 @@ class DuckDBConnector(SQLConnector):
         (A DuckDB key constraint makes an integer key a serial column and costs an index
         update per row; the batch load's delete-then-insert per key keeps keys unique.)
         """
-        if as_temp_table:  # the SDK's answer: not supported
-            super().create_empty_table(full_table_name, schema, as_temp_table=True)
+        if as_temp_table:
+            raise NotImplementedError("Temporary tables are not supported.")
         _ = primary_keys, partition_keys
-        database, schema_name, table_name = self.parse_full_table_name(full_table_name)
-        qualified_schema = ".".join(part for part in (database, schema_name) if part) or None
-        columns = [
-            sa.Column(name, self.to_sql_type(property_schema))
-            for name, property_schema in schema["properties"].items()
-        ]
-        sa.Table(table_name, sa.MetaData(schema=qualified_schema), *columns).create(self._engine)
-
-    def column_types(self, schema_name: str, table_name: str) -> dict[str, str]:
-        """The table's columns in order, with DuckDB's own type names."""
-        query = sa.text(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_catalog = current_database() AND table_schema = :schema "
-            "AND table_name = :table ORDER BY ordinal_position"
+        columns = ", ".join(
+            f"{quote(name)} {self.type_name(self.to_sql_type(spec))}"
+            for name, spec in schema["properties"].items()
         )
-        with self._connect() as conn:
-            rows = conn.execute(query, {"schema": schema_name, "table": table_name}).all()
-        return {str(name): str(data_type) for name, data_type in rows}
+        self.execute([f"CREATE TABLE {full_table_name} ({columns})"])
+
+    def execute(self, statements: Sequence[str]) -> None:
+        """Run the statements in one transaction."""
+        if not statements:
+            return
+        with self._connect() as conn, conn.begin():
+            for statement in statements:
+                conn.exec_driver_sql(statement)
 
     def load_json_lines(
         self,
         *,
         table: str,
         file: Path,
-        column_types: dict[str, str],
+        column_types: Mapping[str, str],
         keys: Sequence[str],
         hard_delete_column: str | None,
     ) -> None:
         """Load one batch file into ``table`` in one transaction.
 
-        With ``keys``, rows with the same key are replaced (the batch's last record per key
-        wins) and, with ``hard_delete_column``, a record whose deletion time is set removes
-        its key instead of landing. Without keys the rows are appended.
+        ``column_types`` maps each column (named like its property, the key in the file) to
+        its type. With ``keys``, rows with the same key are replaced (the batch's last
+        record per key wins) and, with ``hard_delete_column``, a record whose deletion time is
+        set removes its key instead of landing. Without keys the rows are appended.
         """
         stage = quote("_afas_stage")
-        columns = ", ".join(quote(c) for c in column_types)
         spec = ", ".join(
             f"{_literal(name)}: {_literal(sql_type)}"
             for name, sql_type in {ROW_NUMBER: "BIGINT", **column_types}.items()
@@ -179,6 +316,7 @@ class DuckDBConnector(SQLConnector):
             f"SELECT * FROM read_json({_literal(str(file))}, format = 'newline_delimited', "
             f"columns = {{{spec}}})"
         )
+        columns = ", ".join(quote(column) for column in column_types)
         statements = [f"CREATE OR REPLACE TEMP TABLE {stage} AS {read}"]
         if keys:
             match = " AND ".join(
@@ -200,6 +338,8 @@ class DuckDBConnector(SQLConnector):
                 f"ORDER BY {quote(ROW_NUMBER)}"
             )
         statements.append(f"DROP TABLE {stage}")
-        with self._connect() as conn, conn.begin():
-            for statement in statements:
-                conn.exec_driver_sql(statement)
+        self.execute(statements)
+
+
+def _in_utc(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("SET TimeZone = 'UTC'")

@@ -1,5 +1,12 @@
 """``DuckDBSink``: a batch goes to a JSON lines file, then into its table in one transaction.
 
+Names: tables, columns and schemas are named exactly as the tap names streams and properties
+(``AmountDebit`` stays ``AmountDebit``), as target-postgres does; a schema named like the
+database file's catalog (``afas`` in ``afas.duckdb``) is the file's ``main`` schema instead,
+because DuckDB cannot tell ``afas.<table>`` (catalog) from ``afas.<table>`` (schema). The tables
+an earlier version loaded into such a schema move to ``main`` at the first run that is set up
+for it (one transaction); the emptied schema is dropped.
+
 Records without a key (decided for the upsert load methods, ``upsert`` and ``overwrite``): a
 record whose key property is null or missing cannot be matched to a row, and an upsert would
 treat all such records as one key, keeping only the last. So a batch holding one is refused
@@ -13,16 +20,19 @@ from __future__ import annotations
 
 import functools
 import tempfile
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.sql import SQLSink
 from typing_extensions import override
 
-from target_duckdb_afas.connector import DuckDBConnector
-from target_duckdb_afas.rows import column_kinds, encode_rows
+from target_duckdb_afas.connector import MAIN, DuckDBConnector
+from target_duckdb_afas.rows import column_kinds, explain_refusal, json_lines
+from target_duckdb_afas.types import declared_places
 from target_duckdb_afas.validation import CompiledValidator
 
 DELETED_AT = "_sdc_deleted_at"
@@ -30,6 +40,10 @@ DELETED_AT = "_sdc_deleted_at"
 
 class NullKeyError(ValueError):
     """Records whose key properties are null or missing, in a batch that upserts on them."""
+
+
+class NameClashError(ValueError):
+    """Properties of one stream whose names differ only in case (one DuckDB column)."""
 
 
 def refuse_null_keys(
@@ -54,10 +68,23 @@ def refuse_null_keys(
     )
 
 
+def _kinds_of(schema: Mapping[str, Any]) -> set[str]:
+    kind = schema.get("type")
+    kinds = set(kind) if isinstance(kind, list) else {kind} if kind else set()
+    for option in schema.get("anyOf", ()):
+        kinds |= _kinds_of(option)
+    return kinds
+
+
 class DuckDBSink(SQLSink[DuckDBConnector]):
     """Upserts on the stream's key properties (appends without them), hard deletes on request."""
 
     connector_class = DuckDBConnector
+
+    @override
+    def conform_name(self, name: str, object_type: str | None = None) -> str:
+        """Names as the tap sends them (quoted in SQL), like target-postgres."""
+        return name
 
     @property
     @override
@@ -65,6 +92,21 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
         return self.connector.catalog_name
 
     @property
+    def configured_schema_name(self) -> str | None:
+        """The schema the settings (or the stream name) ask for."""
+        return super().schema_name
+
+    @property
+    @override
+    def schema_name(self) -> str | None:
+        """The configured schema, except that one named like the database is ``main`` (and
+        so is none: tables are always addressed as catalog.schema.table)."""
+        name = self.configured_schema_name
+        if name is None or name.casefold() == self.connector.catalog_name.casefold():
+            return MAIN
+        return name
+
+    @functools.cached_property
     @override
     def include_sdc_metadata_properties(self) -> bool:
         """The _sdc columns with ``add_record_metadata``, and also whenever deletes can arrive
@@ -77,10 +119,20 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
         )
 
     @functools.cached_property
-    def key_sources(self) -> list[str]:
-        """The key properties as the records name them (``key_properties`` are conformed)."""
-        sources = {self.conform_name(name, "column"): name for name in self.schema["properties"]}
-        return [sources.get(key, key) for key in self.key_properties]
+    def declared_places(self) -> dict[str, int | None]:
+        """Per property, the decimal places its schema declares (for error messages)."""
+        if not self.config.get("declared_decimal_places", True):
+            return {}
+        return {name: declared_places(spec) for name, spec in self.schema["properties"].items()}
+
+    @functools.cached_property
+    def json_properties(self) -> list[str]:
+        """Properties whose values may be objects or arrays (stored as JSON text)."""
+        return [
+            name
+            for name, spec in self.schema["properties"].items()
+            if not _kinds_of(spec) - {"null"} or _kinds_of(spec) & {"object", "array"}
+        ]
 
     @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
@@ -89,13 +141,57 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
         return CompiledValidator(self.schema, check_formats=self.validate_field_string_format)
 
     @override
+    def setup(self) -> None:
+        """Refuse names DuckDB cannot tell apart, adopt the table an earlier version left in a
+        schema named like the database, then create or adapt the table (the SDK's setup)."""
+        by_column: dict[str, list[str]] = defaultdict(list)
+        for name in self.schema["properties"]:
+            by_column[name.casefold()].append(name)
+        clashes = [names for names in by_column.values() if len(names) > 1]
+        if clashes:
+            shown = "; ".join(" and ".join(repr(n) for n in names) for names in clashes)
+            raise NameClashError(
+                f"stream {self.stream_name!r}: properties {shown} differ only in case, and "
+                "DuckDB column names ignore case; rename one of them with a stream map "
+                "(stream_maps setting) or in the tap"
+            )
+        legacy = self.configured_schema_name
+        if legacy is not None and self.schema_name != legacy:
+            moved, left = self.connector.adopt_legacy_schema(legacy)
+            if moved:
+                self.logger.info(
+                    "Moved tables %s from schema %r (named like the database file, so "
+                    "%s.<table> was ambiguous) to %r",
+                    ", ".join(moved),
+                    legacy,
+                    legacy,
+                    MAIN,
+                )
+            if left:
+                self.logger.warning(
+                    "Schema %r (named like the database file) still holds %s, which %r "
+                    "holds as well or which are views: until they are dropped or moved, "
+                    "address tables as %s.main.<table> or by their bare name",
+                    legacy,
+                    ", ".join(left),
+                    MAIN,
+                    legacy,
+                )
+        super().setup()
+
+    @override
     def preprocess_record(self, record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
         """A missing key property becomes null: the batch check refuses it with its count (or
         ``append-only`` keeps it), where the SDK would stop at the first one with a message
         that says nothing of what to do."""
-        for key in self.key_sources:
+        for key in self.record_keys:
             record.setdefault(key, None)
         return record
+
+    @functools.cached_property
+    def record_keys(self) -> list[str]:
+        """The key properties (``key_properties`` conforms them anew at every call)."""
+        return list(self.key_properties)
 
     @override
     def clean_up(self) -> None:
@@ -109,27 +205,29 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
             return
         keys = [] if self.config.get("load_method") == "append-only" else self.key_properties
         if keys:
-            refuse_null_keys(records, self.key_sources, self.stream_name)
+            refuse_null_keys(records, keys, self.stream_name)
         _, schema_name, table_name = self.connector.parse_full_table_name(self.full_table_name)
-        column_types = self.connector.column_types(schema_name or "main", table_name)
+        table = self.connector.table_columns(schema_name, table_name)
+        types = {column.casefold(): sql_type for column, sql_type in table.items()}
+        column_types = {
+            name: types[name.casefold()]
+            for name in self.schema["properties"]
+            if name.casefold() in types
+        }
+        kinds = column_kinds(column_types, self.declared_places)
         hard_delete = bool(self.config.get("hard_delete")) and DELETED_AT in column_types
-        # Column names conformed once per batch, not per record (the SDK's conform_record
-        # would run its regular expressions for every property of every record).
-        sources = {self.conform_name(name, "column"): name for name in self.schema["properties"]}
-        rows = encode_rows(
-            records,
-            {column: sources.get(column) for column in column_types},
-            column_kinds(column_types),
-            self.stream_name,
-        )
+        lines = json_lines(records, kinds, self.json_properties, self.stream_name)
         with tempfile.TemporaryDirectory(prefix="target-duckdb-afas-") as workdir:
             file = Path(workdir) / "batch.jsonl"
-            with file.open("wb") as out:
-                out.writelines(rows)
-            self.connector.load_json_lines(
-                table=str(self.full_table_name),
-                file=file,
-                column_types=column_types,
-                keys=keys,
-                hard_delete_column=DELETED_AT if hard_delete and keys else None,
-            )
+            file.write_bytes(lines)
+            try:
+                self.connector.load_json_lines(
+                    table=str(self.full_table_name),
+                    file=file,
+                    column_types=column_types,
+                    keys=keys,
+                    hard_delete_column=DELETED_AT if hard_delete and keys else None,
+                )
+            except sa.exc.DBAPIError:
+                explain_refusal(records, kinds, self.stream_name)  # the value, if it is one
+                raise

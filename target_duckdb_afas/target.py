@@ -13,9 +13,10 @@ from afas_profit.errors import AFASConfigError
 from tap_afas.console import ConsoleChecks, run_console
 from tap_afas.input_files import unwritable_reason
 from tap_afas.singer_input import CheckedSingerReader
-from target_duckdb_afas.connector import DECIMAL_PRECISION, DEFAULT_DECIMAL_SCALE
+from target_duckdb_afas.connector import DEFAULT_DECIMAL_SCALE
 from target_duckdb_afas.rows import DecimalOutOfRangeError
-from target_duckdb_afas.sink import DuckDBSink, NullKeyError
+from target_duckdb_afas.sink import DuckDBSink, NameClashError, NullKeyError
+from target_duckdb_afas.types import DECIMAL_PRECISION
 
 IN_MEMORY = ":memory:"
 
@@ -43,8 +44,27 @@ class TargetDuckDB(SQLTarget):
             default=DEFAULT_DECIMAL_SCALE,
             title="Decimal places",
             description=f"Places kept by DECIMAL({DECIMAL_PRECISION}, scale) columns for JSON "
-            "numbers. A value with more places (or more integer digits than the rest) stops "
-            "the load with an error instead of being rounded.",
+            "numbers whose schema declares none (see declared_decimal_places). A value with "
+            "more places (or more integer digits than the rest) stops the load with an error "
+            "instead of being rounded.",
+        ),
+        th.Property(
+            "declared_decimal_places",
+            th.BooleanType,
+            default=True,
+            title="Declared decimal places",
+            description=f"Type a number column DECIMAL({DECIMAL_PRECISION}, p) with the places p "
+            "its schema declares as multipleOf (0.01: 2; tap-afas declares AFAS's decimals "
+            "this way). Off: every number column keeps decimal_scale places.",
+        ),
+        th.Property(
+            "default_target_schema",
+            th.StringType,
+            title="Target schema",
+            description="Schema that receives one table per stream (default: main). One named "
+            "like the database file (afas in afas.duckdb) is the file's main schema, where "
+            "afas.<table>, main.<table> and <table> all find the tables (DuckDB could not "
+            "tell a schema afas from the file's catalog afas).",
         ),
         th.Property(
             "load_method",
@@ -84,5 +104,5 @@ def main() -> None:
     run_console(
         TargetDuckDB,
         ConsoleChecks(settings=check_settings),
-        known=(DecimalOutOfRangeError, NullKeyError),
+        known=(DecimalOutOfRangeError, NullKeyError, NameClashError),
     )

@@ -307,9 +307,9 @@ def test_dag_run_loads_sandbox_rows_with_a_state_id_per_stream(
     assert done.returncode == 0, f"airflow dags test failed:\n{tail(done)}"
     persons = len(afas_sandbox.rows("Profit_Persons"))
     assert persons > 0
-    assert duckdb_counts(warehouse) == {
-        "afas.profit_persons": persons,
-        "afas.profit_employees": len(afas_sandbox.rows("Profit_Employees")),
+    assert duckdb_counts(warehouse) == {  # afas.duckdb: schema "afas" is its main schema
+        "main.profit_persons": persons,
+        "main.profit_employees": len(afas_sandbox.rows("Profit_Employees")),
     }
     states = meltano_states(system_db)
     assert sorted(states) == sorted(STATE_ID.format(s) for s in streams)
@@ -321,16 +321,16 @@ def test_dag_run_loads_sandbox_rows_with_a_state_id_per_stream(
 
     # The next run of one task reads only what changed since that stream's bookmark.
     [[loaded_before]] = duckdb_query(
-        warehouse, "SELECT max(_sdc_batched_at) FROM afas.afas.profit_persons"
+        warehouse, "SELECT max(_sdc_batched_at) FROM afas.profit_persons"
     )
     changed = afas_sandbox.mutate("Profit_Persons", inserts=5, updates=3)
     done = dag_test(airflow_db, run_env, ["profit_persons"], "2024-01-03")
     assert done.returncode == 0, f"airflow dags test failed:\n{tail(done)}"
-    assert duckdb_counts(warehouse)["afas.profit_persons"] == persons + 5
+    assert duckdb_counts(warehouse)["main.profit_persons"] == persons + 5
     loaded_now = duckdb_query(
         warehouse,
-        "SELECT personid FROM afas.afas.profit_persons"
-        f" WHERE _sdc_batched_at > TIMESTAMP '{loaded_before}'",
+        "SELECT personid FROM afas.profit_persons"
+        f" WHERE _sdc_batched_at > TIMESTAMPTZ '{loaded_before}'",
     )
     assert sorted(str(r[0]) for r in loaded_now) == sorted(changed.inserted + changed.updated)
 

@@ -121,6 +121,16 @@ def without_joined_fields(snapshot: Snapshot) -> Snapshot:
     return out
 
 
+def assert_names_as_afas_gives_them(warehouse: Warehouse, truth: Snapshot) -> None:
+    """Both loaders name each column exactly as AFAS names the field (one set of dbt models
+    serves both warehouses)."""
+    for connector, (fields, _) in truth.items():
+        columns = warehouse.tables[stream_name(connector)].columns
+        assert sorted(c for c in columns if not c.startswith("_sdc_")) == sorted(
+            f.id for f in fields
+        ), connector
+
+
 def mutate(sandbox: RunningSandbox) -> dict[str, dict[str, list[str]]]:
     changes = {
         connector: sandbox.mutate(connector, **counts).as_dict()
@@ -236,6 +246,7 @@ def test_duckdb_warehouse_gets_every_row_then_exactly_the_changes(pipeline: Pipe
     assert_warehouse_equals_sandbox(first, first_truth)
     sums = assert_warehouse_equals_sandbox(first, without_joined_fields(first_truth))
     assert_column_types(first, first_truth, DUCKDB_TYPES)
+    assert_names_as_afas_gives_them(first, first_truth)
     assert sum(len(t.rows) for t in first.tables.values()) == sum(
         len(rows) for _, rows in first_truth.values()
     )
@@ -266,6 +277,7 @@ def test_postgres_warehouse_gets_every_row_then_exactly_the_changes(
     assert_warehouse_equals_sandbox(first, first_truth)
     sums = assert_warehouse_equals_sandbox(first, without_joined_fields(first_truth))
     assert_column_types(first, first_truth, POSTGRES_TYPES)
+    assert_names_as_afas_gives_them(first, first_truth)
 
     changes = mutate(pipeline.sandbox)
     pipeline.run("tap-afas", "target-postgres", **env)

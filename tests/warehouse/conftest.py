@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 import os
@@ -46,6 +47,7 @@ DATE: dict[str, Any] = {"type": ["string", "null"], "format": "date"}
 TIME: dict[str, Any] = {"type": ["string", "null"], "format": "time"}
 DATE_TIME: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
 DELETED_AT = "_sdc_deleted_at"
+UTC = dt.timezone.utc
 
 
 # --------------------------------------------------------------------------- Singer input
@@ -111,6 +113,8 @@ class Warehouse:
         return load(self.config(**settings), lines)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` over a plain read-only ``duckdb`` connection to the file (the
+        session's zone is the machine's, as for any client)."""
         con = duckdb.connect(str(self.path), read_only=True)
         try:
             return con.execute(sql, list(params)).fetchall()
@@ -118,7 +122,8 @@ class Warehouse:
             con.close()
 
     def column_types(self, table: str, schema: str = "main") -> dict[str, str]:
-        """``column_name -> data_type`` from information_schema.columns, in column order."""
+        """``column_name -> data_type`` from information_schema.columns, in column order (names
+        compared exactly, so this also checks their case)."""
         rows = self.query(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
