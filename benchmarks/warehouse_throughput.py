@@ -1,15 +1,18 @@
 """How close target-duckdb-afas comes to DuckDB's own bulk load, and its memory.
 
-Generates a Singer stream shaped like Profit_Transactions (composite key, integers, strings, two
-decimals, two dates, a date-time; deterministic), then measures, in the same run:
+Generates a Singer stream shaped like tap-afas's Profit_Transactions (composite key, integers,
+strings, two decimals declaring 2 places as ``multipleOf: 0.01``, two dates, a date-time;
+deterministic), then measures, in the same run:
 - ``target-duckdb-afas`` as a subprocess reading that file on stdin into a fresh database file,
   with ``validate_records`` on (the default) and off; records/s over the process's wall time
   (interpreter start included);
 - the floor: DuckDB alone (a subprocess running ``CREATE TABLE ... AS SELECT * FROM
-  read_json(...)`` with the same column types) on a file of the bare records.
-Prints the medians of ``--repeat`` runs and their ratios to the floor, then the loader's peak
-memory (max RSS via GNU ``/usr/bin/time``) at each of ``--memory-rows``: with batches of
-``batch_size_rows`` it should stay flat as the data grows.
+  read_json(...)`` with the loader's column types) on a file of the bare records;
+- the loader's fixed cost: one run on a single record (start, imports, engine, table).
+Prints the medians of ``--repeat`` runs and their ratios to the floor, by wall time and by CPU
+time (user + system of the process; steadier than wall time on a shared machine), then the
+loader's peak memory (max RSS via GNU ``/usr/bin/time``) at each of ``--memory-rows``: with
+batches of ``batch_size_rows`` it should stay flat as the data grows.
 
     .venv/bin/python benchmarks/warehouse_throughput.py --rows 100000 --repeat 3
     .venv/bin/python benchmarks/warehouse_throughput.py --rows 20000 --repeat 1 \
@@ -22,6 +25,7 @@ import argparse
 import datetime as dt
 import json
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -43,8 +47,8 @@ SCHEMA = {
         "Description": {"type": ["string", "null"]},
         "EntryDate": {"type": ["string", "null"], "format": "date"},
         "DocumentDate": {"type": ["string", "null"], "format": "date"},
-        "AmountDebit": {"type": ["number", "null"]},
-        "AmountCredit": {"type": ["number", "null"]},
+        "AmountDebit": {"type": ["number", "null"], "multipleOf": 0.01},
+        "AmountCredit": {"type": ["number", "null"], "multipleOf": 0.01},
         "Mutatiedatum": {"type": ["string", "null"], "format": "date-time"},
     },
 }
@@ -58,9 +62,9 @@ FLOOR_TYPES = {
     "Description": "VARCHAR",
     "EntryDate": "DATE",
     "DocumentDate": "DATE",
-    "AmountDebit": "DECIMAL(38,10)",
-    "AmountCredit": "DECIMAL(38,10)",
-    "Mutatiedatum": "TIMESTAMP",
+    "AmountDebit": "DECIMAL(38,2)",
+    "AmountCredit": "DECIMAL(38,2)",
+    "Mutatiedatum": "TIMESTAMPTZ",
 }
 FLOOR = """
 import duckdb, sys
@@ -107,8 +111,13 @@ def write_inputs(rows: int, work: Path) -> tuple[Path, Path]:
     return singer, plain
 
 
-def run_loader(singer: Path, work: Path, validate: bool) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB, 0 without GNU time) of one loader run."""
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_loader(singer: Path, work: Path, validate: bool) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and peak RSS (KiB, 0 without GNU time) of one loader run."""
     database = work / "loader.duckdb"
     database.unlink(missing_ok=True)
     config = work / "config.json"
@@ -120,6 +129,7 @@ def run_loader(singer: Path, work: Path, validate: bool) -> tuple[float, int]:
     rss_file = work / "rss.txt"
     prefix = [str(TIME), "-f", "%M", "-o", str(rss_file)] if TIME.exists() else []
     command = [*prefix, str(BIN / "target-duckdb-afas"), "--config", str(config)]
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     with singer.open("rb") as stdin:
         subprocess.run(
@@ -127,39 +137,64 @@ def run_loader(singer: Path, work: Path, validate: bool) -> tuple[float, int]:
         )
     seconds = time.perf_counter() - started
     rss = int(rss_file.read_text().split()[-1]) if prefix else 0
-    return seconds, rss
+    return seconds, _cpu_seconds() - cpu, rss
 
 
-def run_floor(plain: Path, work: Path) -> float:
+def run_floor(plain: Path, work: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of DuckDB's own load."""
     database = work / "floor.duckdb"
     database.unlink(missing_ok=True)
     columns = "{" + ", ".join(f"'{c}': '{t}'" for c, t in FLOOR_TYPES.items()) + "}"
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-c", FLOOR, str(database), str(plain), columns],
         stdout=subprocess.DEVNULL,
         check=True,
     )
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu_seconds() - cpu
 
 
 def throughput(rows: int, repeat: int, work: Path) -> None:
     singer, plain = write_inputs(rows, work)
-    results: dict[str, list[float]] = {
+    one, _ = write_inputs(1, work)
+    walls: dict[str, list[float]] = {
         "duckdb floor": [],
         "loader": [],
         "loader (no validation)": [],
+        "loader, 1 record": [],
     }
+    cpus: dict[str, list[float]] = {name: [] for name in walls}
     for _ in range(repeat):  # interleaved, so machine noise hits all alike
-        results["duckdb floor"].append(rows / run_floor(plain, work))
-        results["loader"].append(rows / run_loader(singer, work, validate=True)[0])
-        results["loader (no validation)"].append(rows / run_loader(singer, work, validate=False)[0])
-    floor = statistics.median(results["duckdb floor"])
-    print(f"{'run':<26} {'records':>9} {'median rec/s':>13} {'vs floor':>9}   (runs)")
-    for name, rates in results.items():
-        median = statistics.median(rates)
-        runs = ", ".join(f"{r:,.0f}" for r in rates)
-        print(f"{name:<26} {rows:>9,} {median:>13,.0f} {median / floor:>9.2f}   ({runs})")
+        for name, (wall, cpu) in {
+            "duckdb floor": run_floor(plain, work),
+            "loader": run_loader(singer, work, validate=True)[:2],
+            "loader (no validation)": run_loader(singer, work, validate=False)[:2],
+            "loader, 1 record": run_loader(one, work, validate=True)[:2],
+        }.items():
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    floor_wall = statistics.median(walls["duckdb floor"])
+    floor_cpu = statistics.median(cpus["duckdb floor"])
+    print(
+        f"{'run':<24} {'records':>9} {'median rec/s':>13} {'vs floor':>9} "
+        f"{'CPU s':>7} {'vs floor':>9}   (rec/s of each run)"
+    )
+    for name in walls:
+        count = 1 if name == "loader, 1 record" else rows
+        wall, cpu = statistics.median(walls[name]), statistics.median(cpus[name])
+        runs = ", ".join(f"{count / w:,.0f}" for w in walls[name])
+        by_wall = floor_wall / wall * count / rows  # this run's rec/s over the floor's
+        by_cpu = floor_cpu / cpu * count / rows
+        print(
+            f"{name:<24} {count:>9,} {count / wall:>13,.0f} {by_wall:>9.2f} "
+            f"{cpu:>7.2f} {by_cpu:>9.2f}   ({runs})"
+        )
+    fixed = statistics.median(cpus["loader, 1 record"])
+    per_record = (statistics.median(cpus["loader"]) - fixed) / rows * 1e6
+    print(
+        f"loader CPU: {fixed:.2f} s fixed (start, imports, engine) + {per_record:.1f} µs per record"
+    )
 
 
 def memory(sizes: list[int], work: Path) -> None:
@@ -170,7 +205,7 @@ def memory(sizes: list[int], work: Path) -> None:
     peaks = []
     for rows in sizes:
         singer, _ = write_inputs(rows, work)
-        _, rss = run_loader(singer, work, validate=True)
+        _, _, rss = run_loader(singer, work, validate=True)
         peaks.append(rss)
         print(f"  {rows:>9,} records: {rss / 1024:6.1f} MiB")
     if len(peaks) > 1:
