@@ -20,13 +20,10 @@ import pytest
 from afas_sandbox import RunningSandbox
 from afas_sandbox.auth import SandboxToken
 from tap_afas.tap import TapAFAS
-from tests.tap.conftest import (
-    RequestRecorder,
-    SandboxReader,
-    base_config,
-    multiset,
-    run_tap,
-)
+from tests.support.recorders import RequestRecorder
+from tests.support.records import multiset
+from tests.support.sandbox_reading import SandboxReader
+from tests.support.tap_runs import run_tap, tap_config
 
 Factory = Callable[..., RunningSandbox]
 LANGUAGES = pytest.mark.parametrize("accept_language", ["nl-nl", "en-us", None])
@@ -51,7 +48,7 @@ def test_connector_withdrawn_from_the_app_connector_fails_naming_it(
 ) -> None:
     sandbox = afas_sandbox_factory(quirks={"unauthorized_connector": answer})
     recorder = RequestRecorder(sandbox)
-    config = base_config(
+    config = tap_config(
         sandbox,
         connectors=["Profit_Administrations", "Profit_Debtors"],
         **_language(accept_language),
@@ -89,7 +86,7 @@ def test_afas_time_out_message_is_retried_in_either_language(
             )
         )
 
-    config = base_config(afas_sandbox, connectors=["Profit_Debtors"], **_language(accept_language))
+    config = tap_config(afas_sandbox, connectors=["Profit_Debtors"], **_language(accept_language))
     run = run_tap(config, before_sync=add_fault)
     assert faults[0].hits == 2
     assert multiset(run.records("profit_debtors")) == multiset(reader.expected("Profit_Debtors"))
@@ -102,7 +99,7 @@ def test_full_table_read_is_complete_whatever_take_zero_does(
     sandbox = afas_sandbox_factory(quirks={"take_zero": take_zero, "language": "en"})
     recorder = RequestRecorder(sandbox)
     reader = SandboxReader(sandbox)
-    config = base_config(sandbox, connectors=["Profit_Contacts"], page_size=40)
+    config = tap_config(sandbox, connectors=["Profit_Contacts"], page_size=40)
     run = run_tap(config)
     assert multiset(run.records("profit_contacts")) == multiset(reader.expected("Profit_Contacts"))
     takes = {s.params.get("take") for s in recorder.pages("Profit_Contacts") if s.params}
@@ -111,7 +108,7 @@ def test_full_table_read_is_complete_whatever_take_zero_does(
 
 
 def test_memo_lines_arrive_unchanged(afas_sandbox: RunningSandbox, reader: SandboxReader) -> None:
-    run = run_tap(base_config(afas_sandbox, connectors=["Profit_Subjects"]))
+    run = run_tap(tap_config(afas_sandbox, connectors=["Profit_Subjects"]))
     bodies = {r["SubjectId"]: r["Body"] for r in run.records("profit_subjects")}
     expected = {r["SubjectId"]: r["Body"] for r in reader.all_rows("Profit_Subjects")}
     assert bodies == expected

@@ -7,17 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from afas_sandbox import RunningSandbox
-from tests.tap.conftest import run_tap, wait_for_next_second
+from tests.support.clock import clock_ahead
+from tests.support.tap_runs import run_tap, tap_config
 
 LOG_ENTITIES = {"Profit_Persons": "Persoon", "Profit_Transactions": "Financiele mutatie"}
 
 
-def _config(sandbox: RunningSandbox, **extra: Any) -> dict[str, Any]:
-    return {"api_url": sandbox.base_url, "token": sandbox.tokens.full.xml, **extra}
-
-
 def _log_config(sandbox: RunningSandbox) -> dict[str, Any]:
-    return _config(
+    return tap_config(
         sandbox,
         connectors=list(LOG_ENTITIES),
         deleted_records_log={"connector": "Profit_Deleted_Records", "entities": LOG_ENTITIES},
@@ -37,8 +34,7 @@ def test_log_deletes_are_emitted_once_with_their_keys(afas_sandbox: RunningSandb
     before = datetime.now(timezone.utc).replace(microsecond=0)
     persons = afas_sandbox.mutate("Profit_Persons", deletes=3)
     lines = afas_sandbox.mutate("Profit_Transactions", deletes=2)
-    wait_for_next_second()
-    second = run_tap(_log_config(afas_sandbox), first.state)
+    second = run_tap(_log_config(afas_sandbox), first.state, clock=clock_ahead())
 
     person_deletes = _deleted(second.records("profit_persons"))
     assert sorted(r["PersonId"] for r in person_deletes) == sorted(persons.deleted)
@@ -53,7 +49,7 @@ def test_log_deletes_are_emitted_once_with_their_keys(afas_sandbox: RunningSandb
     assert keys == sorted(lines.deleted)
     assert all(isinstance(r["UnitId"], int) for r in line_deletes)
 
-    third = run_tap(_log_config(afas_sandbox), second.state)
+    third = run_tap(_log_config(afas_sandbox), second.state, clock=clock_ahead())
     assert not _deleted(third.records("profit_persons"))
     assert not _deleted(third.records("profit_transactions"))
 
@@ -61,8 +57,8 @@ def test_log_deletes_are_emitted_once_with_their_keys(afas_sandbox: RunningSandb
 def test_log_deletes_come_before_the_rows_of_the_same_window(afas_sandbox: RunningSandbox) -> None:
     first = run_tap(_log_config(afas_sandbox))
     afas_sandbox.mutate("Profit_Persons", deletes=1, inserts=1)
-    wait_for_next_second()
-    records = run_tap(_log_config(afas_sandbox), first.state).records("profit_persons")
+    later = run_tap(_log_config(afas_sandbox), first.state, clock=clock_ahead())
+    records = later.records("profit_persons")
     kinds = ["delete" if r.get("_sdc_deleted_at") else "row" for r in records]
     assert kinds == ["delete", "row"]
 
@@ -70,7 +66,7 @@ def test_log_deletes_come_before_the_rows_of_the_same_window(afas_sandbox: Runni
 def test_key_comparison_emits_deletes_for_keys_gone_since_last_run(
     afas_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    config = _config(
+    config = tap_config(
         afas_sandbox,
         connectors=["Profit_Debtors"],
         primary_keys={"Profit_Debtors": ["DebtorId"]},
@@ -81,11 +77,10 @@ def test_key_comparison_emits_deletes_for_keys_gone_since_last_run(
     assert (tmp_path / "profit_debtors.sqlite3").exists()
 
     gone = afas_sandbox.mutate("Profit_Debtors", deletes=4)
-    wait_for_next_second()
-    second = run_tap(config, first.state)
+    second = run_tap(config, first.state, clock=clock_ahead())
     deletes = _deleted(second.records("profit_debtors"))
     assert sorted(r["DebtorId"] for r in deletes) == sorted(gone.deleted)
     assert all(r["Name"] is None for r in deletes)
 
-    third = run_tap(config, second.state)
+    third = run_tap(config, second.state, clock=clock_ahead())
     assert not _deleted(third.records("profit_debtors"))

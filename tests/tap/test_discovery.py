@@ -13,13 +13,8 @@ from typing import Any
 import pytest
 
 from afas_sandbox import RunningSandbox
-from tests.tap.conftest import (
-    SandboxReader,
-    base_config,
-    discover,
-    discovery_error,
-    run_tap_cli,
-)
+from tests.support.sandbox_reading import SandboxReader
+from tests.support.tap_runs import discover, discovery_error, run_tap_cli, tap_config
 
 DOCUMENTED_REPLICATION_KEYS: dict[str, str | None] = {
     "Profit_Administrations": None,
@@ -114,7 +109,7 @@ def _expected_property(field: dict[str, Any]) -> tuple[set[str], str | None, str
 def test_cli_discover_lists_one_stream_per_get_connector_of_the_token(
     afas_sandbox: RunningSandbox, reader: SandboxReader, tmp_path: Path
 ) -> None:
-    done = run_tap_cli(tmp_path, base_config(afas_sandbox), "--discover")
+    done = run_tap_cli(tmp_path, tap_config(afas_sandbox), "--discover")
     assert done.returncode == 0, done.stderr[-2000:]
     catalog = json.loads(done.stdout)
     streams = _streams(catalog)
@@ -131,7 +126,7 @@ def test_cli_discover_lists_one_stream_per_get_connector_of_the_token(
 
 
 def test_transactions_and_administrations_as_documented(afas_sandbox: RunningSandbox) -> None:
-    streams = _streams(discover(base_config(afas_sandbox)))
+    streams = _streams(discover(tap_config(afas_sandbox)))
     transactions = streams["profit_transactions"]
     assert transactions["key_properties"] == ["UnitId", "EntryNo", "SeqNo"]
     assert _replication_key(transactions) == "Mutatiedatum"
@@ -144,7 +139,7 @@ def test_transactions_and_administrations_as_documented(afas_sandbox: RunningSan
 def test_schemas_map_every_data_type_and_use_labels_as_descriptions(
     afas_sandbox: RunningSandbox, reader: SandboxReader
 ) -> None:
-    streams = _streams(discover(base_config(afas_sandbox)))
+    streams = _streams(discover(tap_config(afas_sandbox)))
     seen_types: set[tuple[str, int]] = set()
     for connector in reader.connector_ids():
         properties = streams[STREAM_NAMES[connector]]["schema"]["properties"]
@@ -167,7 +162,7 @@ def test_schemas_map_every_data_type_and_use_labels_as_descriptions(
 
 
 def test_custom_fields_and_blob_are_in_the_persons_schema(afas_sandbox: RunningSandbox) -> None:
-    persons = _streams(discover(base_config(afas_sandbox)))["profit_persons"]
+    persons = _streams(discover(tap_config(afas_sandbox)))["profit_persons"]
     properties = persons["schema"]["properties"]
     assert _types(properties["Lidnummer"]) == {"string", "null"}
     assert properties["Lidnummer"]["description"] == "Lidnummer"
@@ -178,7 +173,7 @@ def test_custom_fields_and_blob_are_in_the_persons_schema(afas_sandbox: RunningS
 
 
 def test_limited_token_lists_only_its_three_connectors(afas_sandbox: RunningSandbox) -> None:
-    config = base_config(afas_sandbox, token=afas_sandbox.tokens.limited.xml)
+    config = tap_config(afas_sandbox, token=afas_sandbox.tokens.limited.xml)
     streams = _streams(discover(config))
     assert sorted(streams) == ["profit_administrations", "profit_employees", "profit_persons"]
 
@@ -193,7 +188,7 @@ def test_limited_token_lists_only_its_three_connectors(afas_sandbox: RunningSand
 def test_named_connector_the_token_may_not_use_is_an_error_naming_it(
     afas_sandbox: RunningSandbox, token: str, connector: str
 ) -> None:
-    config = base_config(
+    config = tap_config(
         afas_sandbox,
         token=getattr(afas_sandbox.tokens, token).xml,
         connectors=["Profit_Persons", connector],
@@ -203,7 +198,7 @@ def test_named_connector_the_token_may_not_use_is_an_error_naming_it(
 
 
 def test_glob_patterns_and_exclude_connectors_select_streams(afas_sandbox: RunningSandbox) -> None:
-    config = base_config(
+    config = tap_config(
         afas_sandbox,
         connectors=["Profit_Subject*", "Profit_Persons", "Profit_Free?able_K01"],
         exclude_connectors=["*_Attachments", "*_Files"],
@@ -213,7 +208,7 @@ def test_glob_patterns_and_exclude_connectors_select_streams(afas_sandbox: Runni
 
 
 def test_exclude_connectors_alone_removes_from_all(afas_sandbox: RunningSandbox) -> None:
-    config = base_config(afas_sandbox, exclude_connectors=["Profit_Transactions", "*Deleted*"])
+    config = tap_config(afas_sandbox, exclude_connectors=["Profit_Transactions", "*Deleted*"])
     streams = _streams(discover(config))
     expected = set(STREAM_NAMES.values()) - {"profit_transactions", "profit_deleted_records"}
     assert set(streams) == expected
@@ -222,7 +217,7 @@ def test_exclude_connectors_alone_removes_from_all(afas_sandbox: RunningSandbox)
 def test_replication_key_and_primary_key_overrides_show_in_the_catalog(
     afas_sandbox: RunningSandbox,
 ) -> None:
-    config = base_config(
+    config = tap_config(
         afas_sandbox,
         replication_keys={"Profit_Debtors": "CreatedOn", "Profit_Persons": ""},
         primary_keys={"Profit_Debtors": ["DebtorId"], "Profit_Subject_Attachments": ["file_id"]},
@@ -241,7 +236,7 @@ def test_replication_key_and_primary_key_overrides_show_in_the_catalog(
 
 
 def test_null_replication_key_override_means_full_table(afas_sandbox: RunningSandbox) -> None:
-    config = base_config(afas_sandbox, replication_keys={"Profit_Transactions": None})
+    config = tap_config(afas_sandbox, replication_keys={"Profit_Transactions": None})
     transactions = _streams(discover(config))["profit_transactions"]
     assert _replication_key(transactions) is None
     assert transactions["replication_method"] == "FULL_TABLE"
@@ -257,6 +252,6 @@ def test_null_replication_key_override_means_full_table(afas_sandbox: RunningSan
 def test_override_naming_a_missing_field_is_a_clear_error(
     afas_sandbox: RunningSandbox, override: dict[str, Any]
 ) -> None:
-    message = discovery_error(base_config(afas_sandbox, **override))
+    message = discovery_error(tap_config(afas_sandbox, **override))
     assert "ChangedWhen" in message
     assert "Profit_Debtors" in message

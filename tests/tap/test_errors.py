@@ -17,15 +17,10 @@ import pytest
 from afas_sandbox import RunningSandbox
 from afas_sandbox.auth import SandboxToken
 from tap_afas.tap import TapAFAS
-from tests.tap.conftest import (
-    RequestRecorder,
-    SandboxReader,
-    base_config,
-    discovery_error,
-    multiset,
-    run_tap,
-    run_tap_cli,
-)
+from tests.support.recorders import RequestRecorder
+from tests.support.records import multiset
+from tests.support.sandbox_reading import SandboxReader
+from tests.support.tap_runs import discovery_error, run_tap, run_tap_cli, tap_config
 
 BAD_DATA = "0123456789ABCDEF" * 4
 BAD_XML = f"<token><version>1</version><data>{BAD_DATA}</data></token>"
@@ -57,7 +52,7 @@ def test_limited_token_with_a_connector_it_may_not_use_fails_cleanly(
     afas_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     token = afas_sandbox.tokens.limited
-    config = base_config(afas_sandbox, token=token.xml, connectors=["Profit_Transactions"])
+    config = tap_config(afas_sandbox, token=token.xml, connectors=["Profit_Transactions"])
     done = run_tap_cli(tmp_path, config)
     assert done.returncode != 0
     last_line = done.stderr.strip().splitlines()[-1]
@@ -71,7 +66,7 @@ def test_limited_token_with_a_connector_it_may_not_use_fails_cleanly(
 def test_bad_token_fails_with_401_advice_and_never_shows_the_token(
     afas_sandbox: RunningSandbox,
 ) -> None:
-    message = discovery_error(base_config(afas_sandbox, token=BAD_XML))
+    message = discovery_error(tap_config(afas_sandbox, token=BAD_XML))
     assert "401" in message
     assert "token" in message.lower()
     _assert_no_secret(message, _secrets(BAD_XML, BAD_DATA))
@@ -79,7 +74,7 @@ def test_bad_token_fails_with_401_advice_and_never_shows_the_token(
 
 def test_ip_restricted_token_fails_with_403_advice(afas_sandbox: RunningSandbox) -> None:
     token = afas_sandbox.tokens.ip_restricted
-    message = discovery_error(base_config(afas_sandbox, token=token.xml))
+    message = discovery_error(tap_config(afas_sandbox, token=token.xml))
     assert "403" in message
     assert "IP" in message
     _assert_no_secret(message, _token_secrets(token))
@@ -89,7 +84,7 @@ def test_malformed_token_setting_is_refused_without_echoing_it(
     afas_sandbox: RunningSandbox,
 ) -> None:
     value = "my-secret-but-not-a-token-value-12345"
-    message = discovery_error(base_config(afas_sandbox, token=value))
+    message = discovery_error(tap_config(afas_sandbox, token=value))
     assert "token" in message.lower()
     assert value not in message
 
@@ -112,7 +107,7 @@ def test_functional_500_fails_the_sync_quoting_afas_and_naming_connector_and_pag
         )
 
     # One request at a time, so "the second request" is the second page (no partition probes).
-    config = base_config(
+    config = tap_config(
         afas_sandbox, page_size=50, connectors=["Profit_Debtors"], max_parallel_requests=1
     )
     run = run_tap(config, before_sync=add_fault, expect_error=True)
@@ -138,7 +133,7 @@ def test_503_with_retry_after_is_retried_and_the_data_is_complete(
         )
 
     started = time.monotonic()
-    run = run_tap(base_config(afas_sandbox, connectors=["Profit_Debtors"]), before_sync=add_fault)
+    run = run_tap(tap_config(afas_sandbox, connectors=["Profit_Debtors"]), before_sync=add_fault)
     assert time.monotonic() - started >= 2.0  # waited retry_after twice
     assert fault[0].hits == 2
     assert multiset(run.records("profit_debtors")) == multiset(reader.expected("Profit_Debtors"))
@@ -153,7 +148,7 @@ def test_reset_and_truncated_pages_are_retried_and_the_data_is_complete(
     def add_fault(tap: TapAFAS) -> None:
         fault.append(afas_sandbox.faults.add(kind=kind, times=2, connector="Profit_Persons"))
 
-    config = base_config(afas_sandbox, connectors=["Profit_Persons"], page_size=200)
+    config = tap_config(afas_sandbox, connectors=["Profit_Persons"], page_size=200)
     run = run_tap(config, before_sync=add_fault)
     assert fault[0].hits == 2
     records = run.records("profit_persons")
@@ -164,7 +159,7 @@ def test_reset_and_truncated_pages_are_retried_and_the_data_is_complete(
 def test_query_over_2049_characters_is_refused_before_any_request(
     afas_sandbox: RunningSandbox, recorder: RequestRecorder
 ) -> None:
-    config = base_config(
+    config = tap_config(
         afas_sandbox,
         connectors=["Profit_Debtors"],
         filters={
@@ -190,7 +185,7 @@ def test_token_never_appears_in_debug_output_of_a_successful_run(
 ) -> None:
     token = afas_sandbox.tokens.full
     for value in (token.xml, token.data, base64.b64encode(token.xml.encode()).decode()):
-        config = base_config(
+        config = tap_config(
             afas_sandbox, token=value, connectors=["Profit_Persons", "Profit_Administrations"]
         )
         done = run_tap_cli(tmp_path, config, log_level="DEBUG")
@@ -202,7 +197,7 @@ def test_token_never_appears_in_debug_output_of_a_successful_run(
 def test_token_never_appears_in_debug_output_of_a_401_run(
     afas_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    done = run_tap_cli(tmp_path, base_config(afas_sandbox, token=BAD_XML), log_level="DEBUG")
+    done = run_tap_cli(tmp_path, tap_config(afas_sandbox, token=BAD_XML), log_level="DEBUG")
     assert done.returncode != 0
     assert "401" in done.stderr
     assert "Traceback" in done.stderr  # at DEBUG the traceback is logged too
@@ -220,7 +215,7 @@ def test_token_never_appears_in_debug_output_of_a_500_run(
         external_message=FUNCTIONAL_MESSAGE,
         profit_log_reference=LOG_REFERENCE,
     )
-    config = base_config(afas_sandbox, token=token.data, connectors=["Profit_Debtors"])
+    config = tap_config(afas_sandbox, token=token.data, connectors=["Profit_Debtors"])
     done = run_tap_cli(tmp_path, config, log_level="DEBUG")
     assert done.returncode != 0
     assert LOG_REFERENCE in done.stderr

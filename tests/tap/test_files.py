@@ -28,21 +28,16 @@ import pytest
 from afas_sandbox import RunningSandbox
 from afas_sandbox.datasets.demo.files import DEMO_FILES, DEMO_REPORTS, DemoFile, add_file
 from afas_sandbox.sandbox import SimRequest
-from tests.tap.conftest import (
-    RequestRecorder,
-    SandboxReader,
-    TapRun,
-    base_config,
-    discovery_error,
-    run_tap,
-)
+from tests.support.recorders import RequestRecorder
+from tests.support.sandbox_reading import SandboxReader
+from tests.support.tap_runs import TapRun, discovery_error, run_tap, tap_config
 
 LISTING = "Profit_Subject_Files"
 MANIFEST = ".tap-afas/file_connector_files.manifest.json"
 
 
 def files_config(sandbox: RunningSandbox, directory: Path | str, **files: Any) -> dict[str, Any]:
-    return base_config(
+    return tap_config(
         sandbox,
         connectors=["Profit_Administrations"],
         files={"directory": str(directory), **files},
@@ -275,7 +270,7 @@ def test_an_fsspec_url_works_like_a_folder(
 def test_inline_content_has_a_limit_and_is_never_cut(
     afas_sandbox: RunningSandbox, reader: SandboxReader
 ) -> None:
-    config = base_config(
+    config = tap_config(
         afas_sandbox,
         connectors=["Profit_Administrations"],
         files={
@@ -381,7 +376,7 @@ def test_images_and_reports(afas_sandbox: RunningSandbox, tmp_path: Path) -> Non
 def refused(afas_sandbox: RunningSandbox) -> Callable[..., str]:
     def message(**settings: Any) -> str:
         return discovery_error(
-            base_config(afas_sandbox, connectors=["Profit_Administrations"], **settings)
+            tap_config(afas_sandbox, connectors=["Profit_Administrations"], **settings)
         )
 
     return message

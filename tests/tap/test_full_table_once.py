@@ -4,7 +4,8 @@ A full-table stream pages by key (``key >= last``) and skips the rows of the las
 emitted. The tap converts dates in the records it emits; that must not make it re-emit rows.
 Connectors with date fields are forced full-table with ``replication_keys: {id: null}`` and their
 records compared with an incremental sync's; connectors without date fields are full-table anyway
-and compared with the sandbox's rows converted in the test (``conftest.expected_record``).
+and compared with the sandbox's rows converted in the test
+(``tests.support.sandbox_reading.expected_record``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 import pytest
 
 from afas_sandbox import RunningSandbox
-from tests.tap.conftest import SandboxReader, TapRun, base_config, key_of, multiset, run_tap
+from tests.support.records import key_of, multiset
+from tests.support.sandbox_reading import SandboxReader
+from tests.support.tap_runs import TapRun, run_tap, tap_config
 
 TRANSACTION_ROWS = 300  # the sandbox's transaction lines; persons are 600 in every demo size
 PAGE_SIZES = [1, 7, 100]
@@ -36,7 +39,7 @@ def reader(sandbox: RunningSandbox) -> SandboxReader:
 
 def _sync(sandbox: RunningSandbox, connector: str, **settings: Any) -> tuple[TapRun, list[str]]:
     """Sync one connector; its records and their keys (as ``key_of`` writes them)."""
-    run = run_tap(base_config(sandbox, connectors=[connector], **settings))
+    run = run_tap(tap_config(sandbox, connectors=[connector], **settings))
     stream = connector.lower()
     key_fields = run.schemas[stream]["key_properties"]
     assert key_fields, f"{connector} has no key fields, so it is not read by key"

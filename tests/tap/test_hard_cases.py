@@ -2,8 +2,8 @@
 
 Thousands of rows in one shown second, data changing while a sync runs, a tap killed with
 ``kill -9`` and resumed from its last STATE, and the daylight-saving changes of
-Europe/Amsterdam (rows written with the sandbox's ManualClock; the tap's own clock frozen by
-patching ``tap_afas.streams.datetime``).
+Europe/Amsterdam (rows written with the sandbox's ManualClock; the tap's own clock passed in,
+``tap_clock``).
 """
 
 from __future__ import annotations
@@ -15,25 +15,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import pytest
-
 from afas_sandbox import ManualClock, MutationResult, RunningSandbox
-from tests.tap.conftest import (
-    AMSTERDAM,
-    RequestRecorder,
-    SandboxReader,
-    Seen,
-    TapRun,
-    base_config,
-    canon,
-    duplicates,
-    key_of,
-    multiset,
-    parse_messages,
-    run_tap,
-    start_tap_cli,
-    wait_for_next_second,
-)
+from tests.support.clock import clock_ahead, clock_behind
+from tests.support.recorders import RequestRecorder, Seen
+from tests.support.records import canon, duplicates, key_of, multiset
+from tests.support.sandbox_reading import AMSTERDAM, SandboxReader
+from tests.support.singer_messages import parse_messages
+from tests.support.tap_runs import TapRun, run_tap, start_tap_cli, tap_config
 
 PERSON_KEY = ("PersonId",)
 TRANSACTION_KEY = ("UnitId", "EntryNo", "SeqNo")
@@ -49,16 +37,14 @@ def test_thousands_of_rows_in_one_second_are_each_emitted_once(
 ) -> None:
     sandbox = afas_sandbox_factory(rows=3500)
     reader = SandboxReader(sandbox)
-    config = base_config(sandbox, page_size=100)
-    first = run_tap(config)
+    config = tap_config(sandbox, page_size=100)
+    first = run_tap(config, clock=clock_behind())
     assert len(first.records("profit_transactions")) == 3500
-    wait_for_next_second()
     changed = sandbox.mutate("Profit_Transactions", updates=3000, same_second=True)
     assert len(set(changed.updated)) == 3000
     shown = Counter(r["Mutatiedatum"] for r in reader.all_rows("Profit_Transactions"))
     assert shown.most_common(1)[0][1] == 3000, "precondition: the updates all show one second"
-    wait_for_next_second()
-    second = run_tap(config, first.state)
+    second = run_tap(config, first.state, clock=clock_ahead())
     records = second.records("profit_transactions")
     keys = _keys(records, "Profit_Transactions")
     assert duplicates(keys) == []
@@ -70,7 +56,7 @@ def test_thousands_of_rows_in_one_second_are_each_emitted_once(
 
 def test_more_than_a_page_of_rows_with_one_stamp_are_each_emitted_once(
     afas_sandbox_factory: Callable[..., RunningSandbox],
-    tap_clock: TapClock,
+    tap_clock: ManualClock,
 ) -> None:
     # 20 rows stored at exactly one stamp (x.2 s, shown x) and a page size of 7: the cursor
     # must read that stored second whole once and never emit a row twice.
@@ -79,13 +65,13 @@ def test_more_than_a_page_of_rows_with_one_stamp_are_each_emitted_once(
     written = sandbox.mutate("Profit_Persons", inserts=20).inserted
     reader = SandboxReader(sandbox)
     start = (stamp - timedelta(seconds=10)).replace(microsecond=0)
-    config = base_config(
+    config = tap_config(
         sandbox,
         connectors=["Profit_Persons"],
         page_size=7,
         start_date=start.isoformat().replace("+00:00", "Z"),
     )
-    tap_clock(stamp + timedelta(minutes=5))
+    tap_clock.set(stamp + timedelta(minutes=5))
     run = run_tap(config, clock=tap_clock.now)
     keys = [r["PersonId"] for r in run.records("profit_persons")]
     assert duplicates(keys) == []
@@ -136,12 +122,11 @@ def test_rows_changing_during_a_sync_are_complete_over_two_runs(
     mutator = _MutateDuringSync(afas_sandbox)
     RequestRecorder(afas_sandbox, after=mutator)
     afas_sandbox.latency.fixed_ms = 30
-    config = base_config(afas_sandbox, page_size=200, connectors=list(KEYS))
+    config = tap_config(afas_sandbox, page_size=200, connectors=list(KEYS))
     first = run_tap(config)
     mutator.enabled = False
     assert sum(len(v) for v in mutator.results.values()) == 5, "mutations ran during the sync"
-    wait_for_next_second()
-    second = run_tap(config, first.state)
+    second = run_tap(config, first.state, clock=clock_ahead())
     after = {c: {key_of(r, k): r for r in reader.expected(c)} for c, k in KEYS.items()}
 
     for connector in KEYS:
@@ -167,7 +152,7 @@ def test_resume_after_kill_emits_every_row_exactly_once(
     afas_sandbox: RunningSandbox, reader: SandboxReader, tmp_path: Any
 ) -> None:
     afas_sandbox.latency.fixed_ms = 60
-    config = base_config(afas_sandbox, page_size=70, connectors=list(KEYS))
+    config = tap_config(afas_sandbox, page_size=70, connectors=list(KEYS))
     process = start_tap_cli(tmp_path, config)
     assert process.stdout is not None
     lines: list[str] = []
@@ -214,25 +199,6 @@ def test_resume_after_kill_emits_every_row_exactly_once(
 # --------------------------------------------------------------------------- daylight saving
 
 
-class TapClock:
-    """The tap's clock, set by the test: ``tap_clock(moment)``; the tap calls ``now()``."""
-
-    def __init__(self) -> None:
-        self.moment = datetime(2026, 11, 1, tzinfo=timezone.utc)
-
-    def __call__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
-
-
-@pytest.fixture
-def tap_clock() -> TapClock:
-    """The clock the tap reads its window end from (passed in, never patched)."""
-    return TapClock()
-
-
 def _at(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=timezone.utc)  # type: ignore[misc]
 
@@ -245,7 +211,7 @@ def _first_occurrence_utc(instant: datetime) -> str:
 
 def test_datetimes_around_dst_changes_are_the_true_utc_instant(
     afas_sandbox_factory: Callable[..., RunningSandbox],
-    tap_clock: TapClock,
+    tap_clock: ManualClock,
 ) -> None:
     clock = ManualClock(_at(2026, 3, 29, 0, 0, 0))
     sandbox = afas_sandbox_factory(clock=clock)
@@ -266,8 +232,8 @@ def test_datetimes_around_dst_changes_are_the_true_utc_instant(
         clock.set(instant)
         (key,) = sandbox.mutate("Profit_Persons", inserts=1).inserted
         written[key] = instant
-    tap_clock(_at(2026, 11, 1, 0, 0, 0))
-    run = run_tap(base_config(sandbox, connectors=["Profit_Persons"]), clock=tap_clock.now)
+    tap_clock.set(_at(2026, 11, 1, 0, 0, 0))
+    run = run_tap(tap_config(sandbox, connectors=["Profit_Persons"]), clock=tap_clock.now)
     records = {r["PersonId"]: r for r in run.records("profit_persons")}
     shown = {r["PersonId"]: r["ModifiedDate"] for r in sandbox.rows("Profit_Persons")}
     for key, instant in written.items():
@@ -284,15 +250,15 @@ def test_datetimes_around_dst_changes_are_the_true_utc_instant(
 
 def test_sync_starting_inside_the_repeated_hour_loses_no_later_rows(
     afas_sandbox_factory: Callable[..., RunningSandbox],
-    tap_clock: TapClock,
+    tap_clock: ManualClock,
 ) -> None:
     clock = ManualClock(_at(2026, 10, 25, 0, 10, 0))
     sandbox = afas_sandbox_factory(clock=clock)
     reader = SandboxReader(sandbox)
-    config = base_config(sandbox, connectors=["Profit_Persons"])
+    config = tap_config(sandbox, connectors=["Profit_Persons"])
 
     (early,) = sandbox.mutate("Profit_Persons", inserts=1).inserted  # 02:10 CEST
-    tap_clock(_at(2026, 10, 25, 0, 15, 0))  # the sync starts at 02:15 CEST (first pass)
+    tap_clock.set(_at(2026, 10, 25, 0, 15, 0))  # the sync starts at 02:15 CEST (first pass)
     first = run_tap(config, clock=tap_clock.now)
     assert first.state is not None
     lo = first.state["bookmarks"]["profit_persons"]["afas_progress"]["lo"]
@@ -305,7 +271,7 @@ def test_sync_starting_inside_the_repeated_hour_loses_no_later_rows(
     clock.set(_at(2026, 10, 25, 1, 40, 0))  # 02:40 CET
     (last,) = sandbox.mutate("Profit_Persons", inserts=1).inserted
 
-    tap_clock(_at(2026, 10, 25, 2, 30, 0))  # 03:30 CET
+    tap_clock.set(_at(2026, 10, 25, 2, 30, 0))  # 03:30 CET
     second = run_tap(config, first.state, clock=tap_clock.now)
     now = {r["PersonId"]: r for r in reader.expected("Profit_Persons")}
     emitted = {canon(r) for r in first.records("profit_persons") + second.records("profit_persons")}

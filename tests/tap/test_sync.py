@@ -1,7 +1,7 @@
 """Tap layer: syncs against the sandbox over real HTTP; records compared with the sandbox's rows.
 
 Expected records are the sandbox's own rows (``skip=-1&take=-1`` with plain ``requests``),
-converted in the test with ``zoneinfo`` (see ``conftest.expected_record``).
+converted in the test with ``zoneinfo`` (see ``tests.support.sandbox_reading.expected_record``).
 """
 
 from __future__ import annotations
@@ -12,19 +12,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from afas_sandbox import ManualClock, RunningSandbox
-from tests.tap.conftest import (
-    RequestRecorder,
-    SandboxReader,
-    TapRun,
-    base_config,
-    duplicates,
-    key_of,
-    local_to_utc_iso,
-    multiset,
-    run_tap,
-    utc,
-    wait_for_next_second,
-)
+from tests.support.clock import clock_ahead
+from tests.support.recorders import RequestRecorder
+from tests.support.records import duplicates, key_of, multiset, utc
+from tests.support.sandbox_reading import SandboxReader, local_to_utc_iso
+from tests.support.tap_runs import TapRun, run_tap, tap_config
 
 INCREMENTAL = {
     "Profit_Persons": "ModifiedDate",
@@ -101,13 +93,11 @@ def test_next_run_after_mutations_emits_exactly_the_changed_rows(
     afas_sandbox: RunningSandbox, config: dict[str, Any], reader: SandboxReader
 ) -> None:
     first = run_tap(config)
-    wait_for_next_second()
     persons = afas_sandbox.mutate("Profit_Persons", inserts=3, updates=12, deletes=2)
     transactions = afas_sandbox.mutate("Profit_Transactions", inserts=2, updates=15, deletes=2)
     assert persons.deleted
     assert transactions.deleted
-    wait_for_next_second()
-    second = run_tap(config, first.state)
+    second = run_tap(config, first.state, clock=clock_ahead())
 
     for connector, result, key_fields in (
         ("Profit_Persons", persons, PERSON_KEY),
@@ -141,7 +131,7 @@ def test_records_never_pass_the_sync_start(
     sandbox = afas_sandbox_factory(clock=ManualClock(ahead))
     future = sandbox.mutate("Profit_Persons", inserts=2, updates=5)
     started = datetime.now(timezone.utc)
-    run = run_tap(base_config(sandbox))
+    run = run_tap(tap_config(sandbox))
     for connector, field in INCREMENTAL.items():
         for record in run.records(stream(connector)):
             if record[field] is not None:  # undated rows are read by a first sync too
@@ -259,7 +249,7 @@ def test_token_accepted_as_xml_hex_data_or_base64(afas_sandbox: RunningSandbox) 
         token.data.lower(),
         base64.b64encode(token.xml.encode()).decode(),
     ):
-        run = run_tap(base_config(afas_sandbox, token=value, connectors=["Profit_Administrations"]))
+        run = run_tap(tap_config(afas_sandbox, token=value, connectors=["Profit_Administrations"]))
         assert len(run.records("profit_administrations")) == 3
 
 
