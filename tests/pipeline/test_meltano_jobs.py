@@ -144,5 +144,5 @@ def test_daily_deletes_job_drops_rows_gone_from_a_full_table_connector(
     assert_warehouse_equals_sandbox(warehouse, truth.snapshot())
     table = warehouse.tables["profit_subject_attachments"]
     assert len(table.rows) == attachments - gone
-    subject_ids = {str(r["subjectid"]) for r in warehouse.tables["profit_subjects"].rows}
+    subject_ids = {str(r["SubjectId"]) for r in warehouse.tables["profit_subjects"].rows}
     assert not subject_ids & set(deleted_subjects)
