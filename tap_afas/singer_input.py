@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import singer_sdk
 from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 from singer_sdk.exceptions import (
@@ -56,6 +57,9 @@ _INPUT_ERRORS = (
 )
 
 Message = dict[str, Any]
+# Lines are parsed by msgspec (fractions as Decimal, as the SDK does); the standard library only
+# words the errors and reads integers beyond 64 bits.
+_FAST_DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
 
 EXPLANATION = "singer_input_explanation"  # set on an SDK error raised while handling a line
@@ -121,7 +125,22 @@ class CheckedSingerReader(SingerReader):
     def deserialize_json(self, line: str) -> Message:
         n = self.line_number
         try:
-            message = json.loads(line, parse_float=Decimal, parse_constant=_refuse_constant)
+            message = _FAST_DECODER.decode(line)
+        except msgspec.DecodeError:
+            message = self._slow_decode(line, n)
+        problem = _envelope_problem(message)
+        if problem is not None:
+            raise SingerInputError(f"Input line {n} {problem}. {CHECK_OUTPUT}")
+        if message["type"] == "SCHEMA":
+            self.key_properties[message["stream"]] = list(message.get("key_properties") or [])
+        return t.cast("Message", message)
+
+    @staticmethod
+    def _slow_decode(line: str, n: int) -> Any:
+        """The standard library's parser: what msgspec refused (an integer beyond 64 bits) or
+        the words for why the line is no JSON."""
+        try:
+            return json.loads(line, parse_float=Decimal, parse_constant=_refuse_constant)
         except json.JSONDecodeError as error:
             raise SingerInputError(
                 f"Input line {n} is not JSON ({error.msg}: column {error.colno}): every line "
@@ -131,12 +150,6 @@ class CheckedSingerReader(SingerReader):
             raise SingerInputError(
                 f"Input line {n} holds {error}: a tap must send a number or null. {CHECK_OUTPUT}"
             ) from None
-        problem = _envelope_problem(message)
-        if problem is not None:
-            raise SingerInputError(f"Input line {n} {problem}. {CHECK_OUTPUT}")
-        if message["type"] == "SCHEMA":
-            self.key_properties[message["stream"]] = list(message.get("key_properties") or [])
-        return t.cast("Message", message)
 
     def _at_line(self, callback: Callable[[Message], None]) -> Callable[[Message], None]:
         def handle(message: Message) -> None:
