@@ -83,22 +83,26 @@ def run_cli(
     command: Sequence[str],
     *,
     cwd: Path,
-    stdin: str = "",
+    stdin: str | bytes = b"",
     env: Mapping[str, str] | None = None,
     timeout: float = 60,
 ) -> CliRun:
-    """``command`` in ``cwd`` with ``stdin``, in ``cli_env()`` unless ``env`` is given."""
+    """``command`` in ``cwd`` with ``stdin`` (text is sent as UTF-8), in ``cli_env()`` unless
+    ``env`` is given; its output read as UTF-8 (a byte that is not: U+FFFD)."""
     done = subprocess.run(
         list(command),
-        input=stdin,
+        input=stdin.encode("utf-8") if isinstance(stdin, str) else stdin,
         capture_output=True,
-        text=True,
         timeout=timeout,
         env=dict(env) if env is not None else cli_env(),
         cwd=cwd,
         check=False,
     )
-    return CliRun(done.returncode, done.stdout, done.stderr)
+    return CliRun(
+        done.returncode,
+        done.stdout.decode("utf-8", "replace"),
+        done.stderr.decode("utf-8", "replace"),
+    )
 
 
 def start_cli(command: Sequence[str], *, cwd: Path, **streams: Any) -> subprocess.Popen[Any]:

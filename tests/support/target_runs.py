@@ -97,6 +97,15 @@ class TargetRun:
     def warnings(self) -> list[str]:
         return [line for line in self.log_lines if line.startswith("WARNING")]
 
+    def log_messages(self, level: str) -> list[str]:
+        """The messages logged at ``level`` (``INFO``, ...), without the level and logger."""
+        found = []
+        for line in self.log_lines:
+            parts = line.split(" ", 2)  # LEVEL logger message (see LogCollector)
+            if len(parts) == 3 and parts[0] == level:
+                found.append(parts[2])
+        return found
+
 
 def run_target(
     config: Mapping[str, Any],

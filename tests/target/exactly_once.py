@@ -25,14 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from tests.target.conftest import (
-    Message,
-    Recorder,
-    SandboxReader,
-    cli_env,
-    singer_text,
-    target_command,
-)
+from tests.support.cli import start_cli
+from tests.support.recorders import RequestRecorder
+from tests.support.sandbox_reading import SandboxReader
+from tests.support.singer_messages import Message, singer_text
+from tests.support.target_mappings import journal_mapping
+from tests.support.target_runs import target_command
 
 PEOPLE_LOOKUP = {"connector": "Profit_Persons", "field": "Email", "property": "Email"}
 JOURNAL_LOOKUP = {"connector": "Profit_Transactions", "field": "Description", "property": "text"}
@@ -56,19 +54,7 @@ def people_insert_mapping(*, lookup: bool) -> dict[str, Any]:
 
 def journal_insert_mapping() -> dict[str, Any]:
     """FiEntries (insert only), verified by the unique ``text`` in every line's description."""
-    return {
-        "connector": "FiEntries",
-        "action": "insert",
-        "fields": {"Year": "year", "Peri": "period", "UnId": "unit", "JoCo": "journal"},
-        "objects": {
-            "FiEntries": {
-                "from": "lines",
-                "fields": {"VaAs": "kind", "AcNr": "account", "EnDa": "date", "AmDe": "debit",
-                           "AmCr": "credit", "Ds": "description"},
-            }
-        },
-        "lookup": dict(JOURNAL_LOOKUP),
-    }  # fmt: skip
+    return journal_mapping(action="insert", lookup=dict(JOURNAL_LOOKUP))
 
 
 def person(email: str, last_name: str) -> dict[str, Any]:
@@ -214,17 +200,16 @@ def line_count(path: Path) -> int:
     return len(path.read_text(encoding="utf-8").splitlines()) if path.exists() else 0
 
 
-def posts_with(recorder: Recorder, connector: str, value: str) -> int:
+def posts_with(recorder: RequestRecorder, connector: str, value: str) -> int:
     """POSTs to ``connector`` whose body carries ``value``."""
     needle = json.dumps(value).encode("utf-8")
     return sum(1 for s in recorder.writes_to(connector) if s.method == "POST" and needle in s.body)
 
 
-def wait_until_idle(recorder: Recorder, timeout: float = IDLE_TIMEOUT_SECONDS) -> None:
+def wait_until_idle(recorder: RequestRecorder, timeout: float = IDLE_TIMEOUT_SECONDS) -> None:
     """Wait until the sandbox answered every request it received (slow faults finish late)."""
     deadline = time.monotonic() + timeout
-    # _in_flight is the recorder's own counter (tests/target/conftest.py), read-only here.
-    while recorder._in_flight > 0:
+    while recorder.in_flight > 0:
         assert time.monotonic() < deadline, "the sandbox is still busy with a request"
         time.sleep(POLL_SECONDS)
 
@@ -288,13 +273,12 @@ def spawn_target(
     workdir.mkdir(parents=True, exist_ok=True)
     stdout_path, stderr_path = workdir / f"{name}.out", workdir / f"{name}.err"
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
+        process: subprocess.Popen[bytes] = start_cli(
             target_command(workdir, config),
+            cwd=workdir,
             stdin=subprocess.PIPE,
             stdout=stdout,
             stderr=stderr,
-            env=cli_env(),
-            cwd=workdir,
         )
     assert process.stdin is not None
     feeder = threading.Thread(

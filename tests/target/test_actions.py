@@ -15,18 +15,12 @@ import pytest
 
 from afas_sandbox import RunningSandbox
 from target_afas.ledger import fingerprint
-from tests.target.conftest import (
-    PERSONS_LOOKUP,
-    U_PROJECT_NAME,
-    Recorder,
-    SandboxReader,
-    free_person_ids,
-    ledger_rows,
-    people_mapping,
-    run_target,
-    stream_messages,
-    target_config,
-)
+from tests.support.recorders import RequestRecorder
+from tests.support.sandbox_reading import SandboxReader, free_person_ids
+from tests.support.singer_messages import stream_messages
+from tests.support.target_mappings import PERSONS_LOOKUP, U_PROJECT_NAME, people_mapping
+from tests.support.target_outputs import ledger_rows
+from tests.support.target_runs import run_target, target_config
 
 UNCHANGED_BY_WRITE = ("ModifiedDate",)
 
@@ -59,7 +53,7 @@ def _tap_record(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_insert_lands_and_keeps_afas_keys_in_the_ledger(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     records = [
         {"PersonId": "910001", "LastName": "Eerste", "Gender": "M"},
@@ -89,7 +83,7 @@ def test_insert_lands_and_keeps_afas_keys_in_the_ledger(
 
 
 def test_update_sends_key_and_changed_fields_only(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     person_id = free_person_ids(reader, 1)[0]
     before = _persons(reader)
@@ -134,7 +128,7 @@ def test_empty_string_clears_a_field(
 
 
 def test_null_leaves_a_field_alone_unless_null_means_clear(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     before = _persons(reader)
     kept, cleared = [k for k in sorted(before) if before[k]["Email"]][:2]
@@ -161,7 +155,7 @@ def test_null_leaves_a_field_alone_unless_null_means_clear(
 
 
 def test_upsert_updates_existing_and_inserts_new(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     before = _persons(reader)
     existing = free_person_ids(reader, 2)
@@ -200,7 +194,7 @@ def test_upsert_updates_existing_and_inserts_new(
 
 
 def test_diff_only_makes_no_request_for_unchanged_records(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     before = _persons(reader)
     ids = sorted(before)[:4]
@@ -221,7 +215,7 @@ def test_diff_only_makes_no_request_for_unchanged_records(
 
 
 def test_delete_action_uses_the_key_path(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     person_id = free_person_ids(reader, 1)[0]
     sb_id = sorted(r["SubjectId"] for r in reader.all_rows("Profit_Subjects"))[0]
@@ -323,7 +317,7 @@ def test_sdc_deleted_at_deletes_whatever_the_action(
     afas_sandbox: RunningSandbox,
     tmp_path: Path,
     reader: SandboxReader,
-    recorder: Recorder,
+    recorder: RequestRecorder,
     extra: dict[str, Any],
 ) -> None:
     mappings, messages, paths, ids = _sdc_delete_case(reader)
@@ -341,7 +335,7 @@ def test_sdc_deleted_at_deletes_whatever_the_action(
 
 
 def test_composite_key_delete_path_and_refusal_reported(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     """A composite key goes into the path as ``UnId,JoCo/1,70``; AFAS's refusal is reported.
 
@@ -377,7 +371,7 @@ def test_two_changes_to_one_record_keep_their_order(
     afas_sandbox: RunningSandbox,
     tmp_path: Path,
     reader: SandboxReader,
-    recorder: Recorder,
+    recorder: RequestRecorder,
     batch_size: int,
 ) -> None:
     afas_sandbox.latency.fixed_ms = 20
@@ -410,7 +404,7 @@ def test_two_changes_to_one_record_keep_their_order(
 
 
 def test_update_puts_primary_keys_as_attributes(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     before = {r["SubjectId"]: r for r in reader.all_rows("Profit_Subjects")}
     sb_id = sorted(before)[3]

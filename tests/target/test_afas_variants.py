@@ -20,19 +20,12 @@ import pytest
 
 from afas_profit.errors import AFASAuthError
 from afas_sandbox import RunningSandbox
-from tests.target.conftest import (
-    PERSONS_LOOKUP,
-    U_BUDGET,
-    U_PROJECT_NAME,
-    Recorder,
-    SandboxReader,
-    free_person_ids,
-    ledger_rows,
-    people_mapping,
-    run_target,
-    stream_messages,
-    target_config,
-)
+from tests.support.recorders import RequestRecorder
+from tests.support.sandbox_reading import SandboxReader, free_person_ids
+from tests.support.singer_messages import stream_messages
+from tests.support.target_mappings import PERSONS_LOOKUP, U_BUDGET, U_PROJECT_NAME, people_mapping
+from tests.support.target_outputs import ledger_rows
+from tests.support.target_runs import run_target, target_config
 
 Factory = Callable[..., RunningSandbox]
 PROJECTS = {
@@ -58,7 +51,7 @@ def test_updates_land_whether_put_answers_201_or_200(
     afas_sandbox_factory: Factory, tmp_path: Path, put_status: str
 ) -> None:
     sandbox = afas_sandbox_factory(quirks={"put_status": put_status})
-    reader, recorder = SandboxReader(sandbox), Recorder(sandbox)
+    reader, recorder = SandboxReader(sandbox), RequestRecorder(sandbox)
     existing = free_person_ids(reader, 3)
     records = [
         {"PersonId": existing[0], "LastName": "Bijgewerkt-Een"},
@@ -97,7 +90,7 @@ def test_batched_inserts_land_whatever_shape_the_results_have(
     afas_sandbox_factory: Factory, tmp_path: Path, shape: str
 ) -> None:
     sandbox = afas_sandbox_factory(quirks={"multi_element_result": shape})
-    reader, recorder = SandboxReader(sandbox), Recorder(sandbox)
+    reader, recorder = SandboxReader(sandbox), RequestRecorder(sandbox)
     records = [
         {"seq": 9100 + i, "project": f"Resultaatvorm {shape} {i}", "budget": "1250.50"}
         for i in range(5)
@@ -132,7 +125,7 @@ def test_update_connector_the_token_may_not_use_stops_naming_it(
     connector: str,
 ) -> None:
     sandbox = afas_sandbox_factory(quirks={"unauthorized_connector": answer})
-    recorder = Recorder(sandbox)
+    recorder = RequestRecorder(sandbox)
     language = {"accept_language": accept_language} if accept_language else {}
     config = target_config(
         sandbox,

@@ -22,15 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from afas_sandbox import RunningSandbox
-from tests.plugin_runs import record_message, state_message
-from tests.target.conftest import (
+from tests.support.recorders import RequestRecorder
+from tests.support.sandbox_reading import SandboxReader
+from tests.support.singer_messages import (
     Message,
-    Recorder,
-    SandboxReader,
+    inferred_properties,
+    record_message,
     schema_message,
-    summary_counts,
-    target_config,
+    state_message,
 )
+from tests.support.target_outputs import summary_counts
+from tests.support.target_runs import target_config
 from tests.target.exactly_once import (
     TargetProcess,
     Verdict,
@@ -87,7 +89,10 @@ class Input:
 
     def messages(self, start: int = 0) -> list[Message]:
         """SCHEMA messages, then the records from position ``start`` on with their STATEs."""
-        out = [schema_message(PEOPLE, self.of(PEOPLE)), schema_message(JOURNAL, self.of(JOURNAL))]
+        out = [
+            schema_message(stream, inferred_properties(self.of(stream)))
+            for stream in (PEOPLE, JOURNAL)
+        ]
         for position in range(start, len(self.records)):
             stream, record = self.records[position]
             out.append(record_message(stream, record))
@@ -145,7 +150,7 @@ class KillReport:
 
 
 def _kill_when(
-    process: TargetProcess, recorder: Recorder, after_writes: int, extra_seconds: float
+    process: TargetProcess, recorder: RequestRecorder, after_writes: int, extra_seconds: float
 ) -> bool:
     """Kill -9 once ``after_writes`` writes were answered plus ``extra_seconds``; False if the
     target ended by itself first."""
@@ -198,7 +203,7 @@ def _trial(
 ) -> KillReport:
     sandbox = start()
     sandbox.latency.fixed_ms = LATENCY_MS
-    recorder = Recorder(sandbox)
+    recorder = RequestRecorder(sandbox)
     reader = SandboxReader(sandbox)
     workdir = tmp_path / f"kill{trial}"
     config = target_config(

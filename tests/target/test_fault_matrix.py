@@ -25,13 +25,10 @@ from typing import Any
 import pytest
 
 from afas_sandbox import RunningSandbox
-from tests.target.conftest import (
-    Recorder,
-    SandboxReader,
-    run_target,
-    stream_messages,
-    target_config,
-)
+from tests.support.recorders import RequestRecorder
+from tests.support.sandbox_reading import SandboxReader
+from tests.support.singer_messages import stream_messages
+from tests.support.target_runs import run_target, target_config
 from tests.target.exactly_once import (
     Tally,
     Verdict,
@@ -238,7 +235,7 @@ def _run(config: dict[str, Any], messages: list[dict[str, Any]]) -> str:
 
 def _write_twice(
     sandbox: RunningSandbox,
-    recorder: Recorder,
+    recorder: RequestRecorder,
     tmp_path: Path,
     mapping: dict[str, Any],
     records: list[dict[str, Any]],
@@ -267,7 +264,7 @@ def _write_twice(
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_fault_then_rerun_writes_every_record_exactly_once(
     afas_sandbox: RunningSandbox,
-    recorder: Recorder,
+    recorder: RequestRecorder,
     reader: SandboxReader,
     tmp_path: Path,
     tally: Tally,
@@ -297,7 +294,7 @@ def test_fault_then_rerun_writes_every_record_exactly_once(
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_insert_without_lookup_after_fault_is_never_posted_twice(
     afas_sandbox: RunningSandbox,
-    recorder: Recorder,
+    recorder: RequestRecorder,
     reader: SandboxReader,
     tmp_path: Path,
     tally: Tally,

@@ -18,31 +18,18 @@ import pytest
 
 from afas_profit.errors import AFASAuthError, AFASConfigError, AFASRejectedError
 from afas_sandbox import RunningSandbox
-from tests.plugin_runs import record_message, state_message
-from tests.target.conftest import (
-    ADDRESS_FIELDS,
-    Recorder,
-    SandboxReader,
-    people_mapping,
-    read_rejects,
-    run_target,
-    run_target_cli,
+from tests.support.recorders import RequestRecorder
+from tests.support.sandbox_reading import SandboxReader
+from tests.support.singer_messages import (
+    inferred_properties,
+    record_message,
     schema_message,
+    state_message,
     stream_messages,
-    target_config,
 )
-
-JOURNAL = {
-    "connector": "FiEntries",
-    "fields": {"Year": "year", "Peri": "period", "UnId": "unit", "JoCo": "journal"},
-    "objects": {
-        "FiEntries": {
-            "from": "lines",
-            "fields": {"VaAs": "kind", "AcNr": "account", "EnDa": "date", "AmDe": "debit",
-                       "AmCr": "credit", "Ds": "description"},
-        }
-    },
-}  # fmt: skip
+from tests.support.target_mappings import ADDRESS_FIELDS, JOURNAL, people_mapping
+from tests.support.target_outputs import read_rejects
+from tests.support.target_runs import run_target, run_target_cli, target_config
 
 
 def _lines(amount: str, text: str = "Memoriaal") -> list[dict[str, Any]]:
@@ -97,7 +84,7 @@ BAD_PEOPLE: list[tuple[dict[str, Any], str]] = [
 
 
 def test_invalid_records_are_rejected_without_a_request(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     mapping = people_mapping(objects={"KnBasicAddressAdr": {"fields": dict(ADDRESS_FIELDS)}})
     good = [
@@ -130,7 +117,7 @@ def test_invalid_records_are_rejected_without_a_request(
 
 
 def test_notzero_and_malformed_nested_data_are_rejected(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     records = [
         _entry(0, "Periode nul"),
@@ -154,7 +141,7 @@ def test_notzero_and_malformed_nested_data_are_rejected(
 
 
 def test_update_without_its_key_is_rejected_without_a_request(
-    afas_sandbox: RunningSandbox, tmp_path: Path, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, recorder: RequestRecorder
 ) -> None:
     records = [{"PersonId": None, "LastName": "Zonder sleutel"}, {"LastName": "Ook zonder"}]
     run = run_target(
@@ -231,7 +218,7 @@ def test_on_reject_fail_writes_the_batch_then_exits_non_zero(
 
 
 def test_unmapped_stream_is_a_config_error(
-    afas_sandbox: RunningSandbox, tmp_path: Path, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, recorder: RequestRecorder
 ) -> None:
     messages = [
         *stream_messages("people", [{"PersonId": "953001", "LastName": "Een"}]),
@@ -287,7 +274,7 @@ def test_unmapped_stream_is_a_config_error(
 def test_mapping_naming_a_missing_field_fails_at_start(
     afas_sandbox: RunningSandbox,
     tmp_path: Path,
-    recorder: Recorder,
+    recorder: RequestRecorder,
     mapping: dict[str, Any],
     fragment: str,
 ) -> None:
@@ -295,7 +282,10 @@ def test_mapping_naming_a_missing_field_fails_at_start(
     recorder.reset()
     run = run_target(
         target_config(afas_sandbox, tmp_path, {"people": mapping}),
-        [schema_message("people", records), record_message("people", records[0])],
+        [
+            schema_message("people", inferred_properties(records)),
+            record_message("people", records[0]),
+        ],
         expect_error=True,
     )
     assert isinstance(run.error, AFASConfigError)
@@ -312,7 +302,7 @@ def _token_forms(xml: str) -> list[str]:
 
 
 def test_bad_token_stops_at_once_and_never_shows(
-    afas_sandbox: RunningSandbox, tmp_path: Path, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, recorder: RequestRecorder
 ) -> None:
     bad = "<token><version>1</version><data>" + "AB12" * 16 + "</data></token>"
     config = target_config(afas_sandbox, tmp_path, {"people": people_mapping()}, token=bad)
@@ -334,7 +324,7 @@ def test_bad_token_stops_at_once_and_never_shows(
 
 
 def test_auth_failure_on_a_write_stops_the_run_and_is_not_a_reject(
-    afas_sandbox: RunningSandbox, tmp_path: Path, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, recorder: RequestRecorder
 ) -> None:
     afas_sandbox.faults.add(status=401, connector="KnPerson", method="POST")
     records = [{"PersonId": f"95600{i}", "LastName": "Een"} for i in range(1, 4)]

@@ -18,35 +18,19 @@ import pytest
 
 from afas_profit.errors import AFASRejectedError
 from afas_sandbox import RunningSandbox
-from tests.plugin_runs import record_message, state_message
-from tests.target.conftest import (
-    PERSONS_LOOKUP,
-    Recorder,
-    SandboxReader,
-    ledger_rows,
-    people_mapping,
-    read_rejects,
-    run_target,
-    run_target_cli,
+from tests.support.recorders import RequestRecorder
+from tests.support.sandbox_reading import SandboxReader
+from tests.support.singer_messages import (
+    record_message,
     singer_text,
-    start_target_cli,
+    state_message,
     stream_messages,
-    target_config,
 )
+from tests.support.target_mappings import JOURNAL, PERSONS_LOOKUP, people_mapping
+from tests.support.target_outputs import ledger_rows, read_rejects
+from tests.support.target_runs import run_target, run_target_cli, start_target_cli, target_config
 
 PROFIT_LOG_REFERENCE = re.compile(r"[0-9A-F]{32}")
-
-JOURNAL = {
-    "connector": "FiEntries",
-    "fields": {"Year": "year", "Peri": "period", "UnId": "unit", "JoCo": "journal"},
-    "objects": {
-        "FiEntries": {
-            "from": "lines",
-            "fields": {"VaAs": "kind", "AcNr": "account", "EnDa": "date", "AmDe": "debit",
-                       "AmCr": "credit", "Ds": "description"},
-        }
-    },
-}  # fmt: skip
 
 SUBJECTS = {
     "connector": "KnSubject",
@@ -105,7 +89,7 @@ def test_refused_record_does_not_sink_its_batch(
     afas_sandbox: RunningSandbox,
     tmp_path: Path,
     reader: SandboxReader,
-    recorder: Recorder,
+    recorder: RequestRecorder,
     accept_language: str | None,
 ) -> None:
     texts = [f"Batch-isolatie {i}" for i in range(1, 6)]
@@ -138,7 +122,7 @@ def test_afas_side_code_error_isolated_in_a_batch(
     afas_sandbox: RunningSandbox,
     tmp_path: Path,
     reader: SandboxReader,
-    recorder: Recorder,
+    recorder: RequestRecorder,
     accept_language: str | None,
 ) -> None:
     """A link to a person that does not exist: only AFAS knows; the other four still land."""
@@ -167,7 +151,7 @@ def test_afas_side_code_error_isolated_in_a_batch(
 
 
 def test_maintenance_503_is_retried_after_retry_after(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     afas_sandbox.faults.add(status=503, retry_after=1, times=2, connector="KnPerson", method="POST")
     records = [{"PersonId": f"96100{i}", "LastName": f"Onderhoud {i}"} for i in range(1, 4)]
@@ -191,7 +175,7 @@ def test_maintenance_503_is_retried_after_retry_after(
 
 
 def test_reset_after_send_with_lookup_confirms_instead_of_resending(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     fault = afas_sandbox.faults.add(
         kind="reset", phase="after", connector="KnPerson", method="POST", times=1
@@ -214,7 +198,7 @@ def test_reset_after_send_with_lookup_confirms_instead_of_resending(
 
 
 def test_reset_after_send_without_lookup_is_outcome_unknown_and_not_resent(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     fault = afas_sandbox.faults.add(
         kind="reset", phase="after", connector="KnSubject", method="POST", times=1
@@ -237,7 +221,7 @@ def test_reset_after_send_without_lookup_is_outcome_unknown_and_not_resent(
 
 
 def test_reset_before_handling_with_lookup_is_sent_again_by_the_next_run_only(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     """The connection drops before AFAS wrote anything: not resent in the same run (it might
     still be processed); the next run finds it missing by lookup and sends it once."""
@@ -259,7 +243,7 @@ def test_reset_before_handling_with_lookup_is_sent_again_by_the_next_run_only(
 
 
 def test_read_timeout_after_send_with_lookup_confirms_instead_of_resending(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     afas_sandbox.faults.add(
         kind="slow", delay_seconds=1.0, connector="KnPerson", method="POST", times=1
@@ -282,7 +266,7 @@ def test_read_timeout_after_send_with_lookup_confirms_instead_of_resending(
 
 
 def test_many_upserts_are_looked_up_in_requests_within_the_url_limit(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     existing = sorted(str(r["PersonId"]) for r in reader.all_rows("Profit_Persons"))[:150]
     new = [f"97{i:04d}" for i in range(150)]
@@ -316,7 +300,7 @@ def test_many_upserts_are_looked_up_in_requests_within_the_url_limit(
 
 
 def test_running_the_same_input_twice_writes_nothing_twice(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     texts = [f"Herhaling {i}" for i in range(5)]
     messages = stream_messages("notes", [{"type": 3, "subject": t} for t in texts])
@@ -332,7 +316,7 @@ def test_running_the_same_input_twice_writes_nothing_twice(
 
 
 def test_rerun_with_singer_metadata_is_still_recognised(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     """``_sdc_`` bookkeeping differs per run (received/batched at); the ledger ignores it."""
     texts = [f"Metadata {i}" for i in range(3)]
@@ -349,7 +333,7 @@ def test_rerun_with_singer_metadata_is_still_recognised(
 
 
 def test_killed_run_then_rerun_from_the_start_has_no_duplicates(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     texts = [f"Kill {i:03d}" for i in range(130)]
     records = [{"type": 1, "subject": t} for t in texts]
@@ -389,7 +373,7 @@ def test_killed_run_then_rerun_from_the_start_has_no_duplicates(
 
 
 def test_dry_run_writes_nothing_and_logs_payloads(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     existing = sorted(str(r["PersonId"]) for r in reader.all_rows("Profit_Persons"))[0]
     before = reader.all_rows("Profit_Persons")
@@ -425,7 +409,7 @@ def test_dry_run_writes_nothing_and_logs_payloads(
 
 
 def test_state_is_emitted_only_after_the_records_before_it_have_outcomes(
-    afas_sandbox: RunningSandbox, tmp_path: Path, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, recorder: RequestRecorder
 ) -> None:
     afas_sandbox.latency.fixed_ms = 30
     records = [{"PersonId": f"96400{i}", "LastName": f"Staat {i}"} for i in range(1, 5)]
@@ -489,7 +473,7 @@ def test_max_parallel_requests_is_respected(
     afas_sandbox: RunningSandbox,
     tmp_path: Path,
     reader: SandboxReader,
-    recorder: Recorder,
+    recorder: RequestRecorder,
     limit: int,
 ) -> None:
     afas_sandbox.latency.fixed_ms = 40

@@ -15,22 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from afas_sandbox import RunningSandbox
-from tests.target.conftest import (
+from tests.support.recorders import RequestRecorder
+from tests.support.sandbox_reading import SandboxReader, date_of
+from tests.support.singer_messages import stream_messages
+from tests.support.target_mappings import (
     ADDRESS_FIELDS,
     U_ACTIVE,
     U_BUDGET,
     U_PROJECT_NAME,
     U_START_DATE,
     U_STATUS,
-    Recorder,
-    SandboxReader,
-    date_of,
-    ledger_rows,
     people_mapping,
-    run_target,
-    stream_messages,
-    target_config,
 )
+from tests.support.target_outputs import ledger_rows
+from tests.support.target_runs import run_target, target_config
 
 PERSON_COMPUTED = ("SearchName", "CreateDate", "ModifiedDate")  # AFAS fills these itself
 NEW_PERSON_FIELDS = (
@@ -213,7 +211,7 @@ def test_subject_with_link_and_attachment(
 
 
 def test_employee_with_person_contract_and_salary(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     mapping = {
         "connector": "KnEmployee",
@@ -357,7 +355,7 @@ def test_journal_entry_lines_from_an_array(
 
 
 def test_free_table_with_custom_field_ids(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     mapping = {
         "connector": "KnCustomK01",
@@ -405,7 +403,7 @@ def test_free_table_with_custom_field_ids(
 
 
 def test_identity_mapping_takes_properties_named_like_fields(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     mapping = {"connector": "KnPerson", "keys": ["BcCo"], "objects": {"KnBasicAddressAdr": {}}}
     record = {
@@ -491,7 +489,7 @@ def test_constants_override_and_defaults_fill_in(
 
 
 def test_utc_datetimes_are_written_in_amsterdam_local_time(
-    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: Recorder
+    afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader, recorder: RequestRecorder
 ) -> None:
     """A date field gets the Amsterdam date of a UTC moment: +1 h in winter, +2 h in summer."""
     cases = {
