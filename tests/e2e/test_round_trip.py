@@ -12,27 +12,20 @@ command-line programs joined by an OS pipe.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import logging
-import os
-import signal
 import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from afas_sandbox import RunningSandbox
-from tap_afas.tap import TapAFAS
-from target_afas.target import TargetAFAS
+from tests.support.cli import console_script, start_cli, write_json
+from tests.support.clock import clock_ahead
+from tests.support.singer_messages import json_lines
+from tests.support.tap_runs import TapRun, run_tap, tap_config
+from tests.support.target_runs import run_target
 
 SOURCE_STREAM = "profit_persons"
 ALIAS = "people"
@@ -59,111 +52,21 @@ Row = dict[str, Any]
 # --------------------------------------------------------------------------- running in-process
 
 
-class _Logs(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with contextlib.suppress(Exception):
-            self.lines.append(f"{record.levelname} {record.getMessage()}")
-
-
-@dataclass
-class _Capture:
-    out: io.TextIOWrapper
-    raw: io.BytesIO
-    logs: _Logs
-
-    def text(self) -> str:
-        """What was written so far (read inside the ``with``: the wrapper closes the buffer)."""
-        self.out.flush()
-        return self.raw.getvalue().decode("utf-8")
-
-
-@contextlib.contextmanager
-def _captured() -> Iterator[_Capture]:
-    """stdout into a buffer, log lines collected, pytest's signal handlers kept."""
-    raw = io.BytesIO()
-    out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
-    logs = _Logs()
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(logs)
-    root.setLevel(logging.INFO)
-    saved = (
-        {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-        if threading.current_thread() is threading.main_thread()
-        else {}
-    )
-    try:
-        with contextlib.redirect_stdout(out):
-            yield _Capture(out, raw, logs)
-    finally:
-        root.removeHandler(logs)
-        root.setLevel(old_level)
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-
-
-def run_tap(sandbox: RunningSandbox) -> str:
-    """The tap's whole stdout (Singer messages) for Profit_Persons."""
-    with _captured() as capture:
-        tap = TapAFAS(config=tap_config(sandbox), parse_env_config=False)
-        tap.sync_all()
-        return capture.text()
-
-
-@dataclass
-class TargetRun:
-    stdout: str
-    log: list[str]
-
-    @property
-    def states(self) -> list[Any]:
-        """The state values the target emitted (a target writes each value on its own line)."""
-        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
-
-
-def run_target(config: Mapping[str, Any], singer_input: str) -> TargetRun:
-    with _captured() as capture:
-        target = TargetAFAS(config=dict(config), parse_env_config=False)
-        try:
-            target.process_lines(io.StringIO(singer_input))
-            target.process_endofpipe()
-        finally:
-            target.afas.ledger.close()
-        return TargetRun(capture.text(), capture.logs.lines)
+def run_source_tap(sandbox: RunningSandbox, **options: Any) -> TapRun:
+    """The tap on Profit_Persons of ``sandbox`` (its stdout is what the target reads)."""
+    return run_tap(tap_config(sandbox, connectors=["Profit_Persons"]), **options)
 
 
 def read_back(sandbox: RunningSandbox) -> list[Row]:
     """Profit_Persons of the destination as the tap gives them.
 
-    A sync reads up to its start second (exclusive), so rows written in the current second
-    belong to the next sync: wait for the next second first (pacing, not an assertion).
+    A sync reads up to its start second (exclusive), so the tap runs a second ahead of the
+    real time: rows written in the current second are in its window.
     """
-    now = time.time()
-    time.sleep(int(now) + 1 - now + 0.05)
-    return records(run_tap(sandbox), SOURCE_STREAM)
-
-
-def messages(text: str) -> list[dict[str, Any]]:
-    return [json.loads(line, parse_float=Decimal) for line in text.splitlines() if line.strip()]
-
-
-def records(text: str, stream: str) -> list[Row]:
-    return [m["record"] for m in messages(text) if m["type"] == "RECORD" and m["stream"] == stream]
+    return run_source_tap(sandbox, clock=clock_ahead()).records(SOURCE_STREAM)
 
 
 # --------------------------------------------------------------------------- configuration
-
-
-def tap_config(sandbox: RunningSandbox) -> dict[str, Any]:
-    return {
-        "api_url": sandbox.base_url,
-        "token": sandbox.tokens.full.xml,
-        "connectors": ["Profit_Persons"],
-    }
 
 
 def target_config(sandbox: RunningSandbox, ledger: Path, **extra: Any) -> dict[str, Any]:
@@ -236,20 +139,19 @@ def test_round_trip_in_process(
     source: RunningSandbox, destination: RunningSandbox, tmp_path: Path
 ) -> None:
     assert read_back(destination) == [], "the destination starts empty"
-    tap_output = run_tap(source)
-    originals = records(tap_output, SOURCE_STREAM)
+    tap_run = run_source_tap(source)
+    originals = tap_run.records(SOURCE_STREAM)
     assert len(originals) >= 500
 
-    run = run_target(target_config(destination, tmp_path / "ledger.sqlite3"), tap_output)
+    run = run_target(target_config(destination, tmp_path / "ledger.sqlite3"), tap_run.stdout)
 
     written = read_back(destination)
     assert projected(written) == projected(originals)
-    assert f"INFO Summary {ALIAS}: inserted {len(originals)}" in run.log
-    assert not [line for line in run.log if line.startswith("WARNING") and ALIAS in line]
+    assert f"Summary {ALIAS}: inserted {len(originals)}" in run.log_messages("INFO")
+    assert not [message for message in run.log_messages("WARNING") if ALIAS in message]
     # The tap's final STATE comes out of the target once every record has an outcome.
-    tap_states = [m["value"] for m in messages(tap_output) if m["type"] == "STATE"]
     assert run.states
-    assert run.states[-1] == json.loads(json.dumps(tap_states[-1], default=str))
+    assert run.states[-1] == json.loads(json.dumps(tap_run.state, default=str))
 
 
 def test_stream_map_shapes_what_the_target_receives(
@@ -257,10 +159,10 @@ def test_stream_map_shapes_what_the_target_receives(
 ) -> None:
     # Properties the stream map drops never reach AFAS: the destination's persons have no
     # phone numbers, member numbers or newsletter flags although the source's do.
-    tap_output = run_tap(source)
-    originals = records(tap_output, SOURCE_STREAM)
+    tap_run = run_source_tap(source)
+    originals = tap_run.records(SOURCE_STREAM)
     assert any(r["Phone"] for r in originals)
-    run_target(target_config(destination, tmp_path / "ledger.sqlite3"), tap_output)
+    run_target(target_config(destination, tmp_path / "ledger.sqlite3"), tap_run.stdout)
     written = read_back(destination)
     assert len(written) == len(originals)
     for row in written:
@@ -275,52 +177,42 @@ def test_stream_map_shapes_what_the_target_receives(
 def test_second_run_with_the_same_ledger_writes_nothing(
     source: RunningSandbox, destination: RunningSandbox, tmp_path: Path
 ) -> None:
-    tap_output = run_tap(source)
-    count = len(records(tap_output, SOURCE_STREAM))
+    tap_run = run_source_tap(source)
+    count = len(tap_run.records(SOURCE_STREAM))
     config = target_config(destination, tmp_path / "ledger.sqlite3")
-    run_target(config, tap_output)
+    run_target(config, tap_run.stdout)
     first = projected(read_back(destination))
 
-    again = run_target(config, tap_output)
+    again = run_target(config, tap_run.stdout)
 
-    assert f"INFO Summary {ALIAS}: unchanged {count}" in again.log
+    assert f"Summary {ALIAS}: unchanged {count}" in again.log_messages("INFO")
     assert projected(read_back(destination)) == first
 
 
 # --------------------------------------------------------------------------- command line
 
 
-def _command(name: str, module: str) -> list[str]:
-    script = Path(sys.executable).with_name(name)
-    return [str(script)] if script.exists() else [sys.executable, "-m", module]
-
-
 @pytest.mark.slow
 def test_round_trip_through_a_pipe(
     source: RunningSandbox, destination: RunningSandbox, tmp_path: Path
 ) -> None:
-    tap_file = tmp_path / "tap.json"
-    target_file = tmp_path / "target.json"
-    tap_file.write_text(json.dumps(tap_config(source)), encoding="utf-8")
-    target_file.write_text(
-        json.dumps(target_config(destination, tmp_path / "ledger.sqlite3")), encoding="utf-8"
+    tap_file = write_json(tmp_path, "tap.json", tap_config(source, connectors=["Profit_Persons"]))
+    target_file = write_json(
+        tmp_path, "target.json", target_config(destination, tmp_path / "ledger.sqlite3")
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_AFAS_", "TARGET_AFAS_"))}
     with (tmp_path / "tap.log").open("wb") as tap_log, (tmp_path / "target.log").open("wb") as log:
-        tap = subprocess.Popen(
-            [*_command("tap-afas", "tap_afas"), "--config", str(tap_file)],
+        tap = start_cli(
+            [*console_script("tap-afas"), "--config", str(tap_file)],
+            cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=tap_log,
-            env=env,
-            cwd=tmp_path,
         )
-        target = subprocess.Popen(
-            [*_command("target-afas", "target_afas"), "--config", str(target_file)],
+        target = start_cli(
+            [*console_script("target-afas"), "--config", str(target_file)],
+            cwd=tmp_path,
             stdin=tap.stdout,
             stdout=subprocess.PIPE,
             stderr=log,
-            env=env,
-            cwd=tmp_path,
         )
         assert tap.stdout is not None
         tap.stdout.close()  # the target holds the read end now; the tap sees it close
@@ -336,10 +228,10 @@ def test_round_trip_through_a_pipe(
     target_log = (tmp_path / "target.log").read_text()
     assert target.returncode == 0, target_log[-3000:]
 
-    originals = records(run_tap(source), SOURCE_STREAM)
+    originals = run_source_tap(source).records(SOURCE_STREAM)
     written = read_back(destination)
     assert projected(written) == projected(originals)
     assert f"Summary {ALIAS}: inserted {len(originals)}" in target_log
-    emitted = TargetRun(target_stdout.decode("utf-8"), []).states
+    emitted = json_lines(target_stdout.decode("utf-8"))
     assert emitted, "the target emits the tap's state once the records have landed"
     assert SOURCE_STREAM in emitted[-1]["bookmarks"]
