@@ -1,53 +1,19 @@
 """Fixtures for the sandbox contract tests: a sandbox per test and a raw HTTP client for it.
 
 These tests pin the sandbox's own contract over real HTTP on loopback. They use ``requests``
-directly (never ``afas_profit``), so the sandbox is checked independently of our client code.
+directly (``tests.support.sandbox_reading.RawClient``, never ``afas_profit``), so the sandbox is
+checked independently of our client code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import requests
 
 from afas_sandbox import RunningSandbox, TemplateCache, start_sandbox
 from afas_sandbox.pytest_plugin import FIXTURE_ROWS
-
-
-class RawClient:
-    """Plain ``requests`` calls against one sandbox, authenticated with one token."""
-
-    def __init__(self, sandbox: RunningSandbox, header: str | None) -> None:
-        self.sandbox = sandbox
-        self.session = requests.Session()
-        if header is not None:
-            self.session.headers["Authorization"] = header
-
-    def get(
-        self, path: str, params: dict[str, Any] | str | None = None, **kw: Any
-    ) -> requests.Response:
-        return self.session.get(self.sandbox.base_url + path, params=params, timeout=30, **kw)
-
-    def post(self, path: str, body: Any, **kw: Any) -> requests.Response:
-        return self.session.post(self.sandbox.base_url + path, json=body, timeout=30, **kw)
-
-    def put(self, path: str, body: Any, **kw: Any) -> requests.Response:
-        return self.session.put(self.sandbox.base_url + path, json=body, timeout=30, **kw)
-
-    def delete(self, path: str, **kw: Any) -> requests.Response:
-        return self.session.delete(self.sandbox.base_url + path, timeout=30, **kw)
-
-    def all_rows(self, connector: str, **params: Any) -> list[dict[str, Any]]:
-        """Every row of a GetConnector in one call (skip=-1&take=-1)."""
-        response = self.get(f"/connectors/{connector}", {"skip": -1, "take": -1, **params})
-        assert response.status_code == 200, response.text
-        rows: list[dict[str, Any]] = response.json()["rows"]
-        return rows
-
-    def close(self) -> None:
-        self.session.close()
+from tests.support.sandbox_reading import RawClient
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import requests
 
 from afas_sandbox import RunningSandbox
 from afas_sandbox.sandbox import SimRequest
-from tests.sandbox.conftest import RawClient
+from tests.support.sandbox_reading import RawClient
 
 ERROR_KEYS = {"externalMessage", "errorNumber", "profitLogReference"}
 NOT_AUTHORIZED = -2147180996

@@ -31,12 +31,14 @@ from afas_sandbox.cli import build_parser
 from afas_sandbox.datasets import load_dataset
 from afas_sandbox.dbfile import inspect
 from afas_sandbox.store import build_template
-from tests.sandbox.conftest import RawClient
+from tests.support import cli
+from tests.support.sandbox_reading import RawClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_LIMIT_SECONDS = 60.0
 STOP_LIMIT_SECONDS = 20.0
-SERVE = (sys.executable, "-m", "afas_sandbox", "serve")
+SANDBOX = (sys.executable, "-m", "afas_sandbox")
+SERVE = (*SANDBOX, "serve")
 TOKEN_XML = re.compile(r"<token>.*?</token>")
 
 
@@ -60,9 +62,8 @@ def wait_for_file(path: Path, process: subprocess.Popen[bytes]) -> str:
 
 @pytest.fixture
 def cli_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return env
+    path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    return cli.cli_env(PYTHONPATH=path)
 
 
 @contextlib.contextmanager
@@ -157,15 +158,8 @@ def test_build_then_start_reuses_the_file(
     afas_sandbox_factory: Callable[..., RunningSandbox],
 ) -> None:
     db = tmp_path / "demo.sqlite"
-    completed = subprocess.run(
-        [sys.executable, "-m", "afas_sandbox", "build", "--db", str(db), "--rows", "3000"],
-        cwd=REPO_ROOT,
-        env=cli_env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr.decode()
+    completed = run_cli(cli_env, "build", "--db", str(db), "--rows", "3000")
+    assert completed.returncode == 0, completed.stderr
     assert db.exists()
     stat = db.stat()
     digest = hashlib.sha256(db.read_bytes()).hexdigest()
@@ -186,16 +180,9 @@ def file_state(path: Path) -> tuple[str, int, int]:
     return hashlib.sha256(path.read_bytes()).hexdigest(), stat.st_mtime_ns, stat.st_ino
 
 
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "afas_sandbox", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def run_cli(env: dict[str, str], *args: str) -> cli.CliRun:
+    """``python -m afas_sandbox args`` run to its end."""
+    return cli.run_cli([*SANDBOX, *args], cwd=REPO_ROOT, env=env, timeout=120)
 
 
 def transactions_served(url: str, token_xml: str) -> int:

@@ -34,7 +34,7 @@ from afas_sandbox.server import serve_core
 from afas_sandbox.store import Store, build_template
 from afas_sandbox.updates.writer import DeleteTarget, Element, WriteContext
 from afas_sandbox.world import World
-from tests.sandbox.conftest import RawClient
+from tests.support.sandbox_reading import RawClient
 
 ERROR_KEYS = {"externalMessage", "errorNumber", "profitLogReference"}
 LOG_REFERENCE = re.compile(r"[0-9A-F]{32}")

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from afas_sandbox import LatencyModel, RunningSandbox
-from tests.sandbox.conftest import RawClient
+from tests.support.sandbox_reading import RawClient
 
 PERSONS = "/connectors/Profit_Persons"
 

@@ -23,7 +23,7 @@ import requests
 
 from afas_sandbox import RunningSandbox
 from afas_sandbox.messages import LANGUAGES, MESSAGE_KEYS, template
-from tests.sandbox.conftest import RawClient
+from tests.support.sandbox_reading import RawClient
 
 ERROR_KEYS = {"externalMessage", "errorNumber", "profitLogReference"}
 

@@ -32,7 +32,7 @@ from afas_sandbox.datasets.demo.files import (
 )
 from afas_sandbox.inputs import SandboxInputError
 from afas_sandbox.sandbox import SimRequest
-from tests.sandbox.conftest import RawClient
+from tests.support.sandbox_reading import RawClient
 
 SMALL = [f for f in DEMO_FILES if f.size_bytes is not None]
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.sandbox.conftest import RawClient
+from tests.support.sandbox_reading import RawClient
 
 Row = dict[str, Any]
 ERROR_KEYS = {"externalMessage", "errorNumber", "profitLogReference"}

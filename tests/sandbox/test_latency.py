@@ -18,7 +18,7 @@ import requests
 
 from afas_sandbox import LatencyModel, RunningSandbox
 from afas_sandbox.inputs import MAX_DELAY_SECONDS, SandboxInputError
-from tests.sandbox.conftest import RawClient
+from tests.support.sandbox_reading import RawClient
 
 PERSONS = "/connectors/Profit_Persons"
 TRANSACTIONS = "/connectors/Profit_Transactions"

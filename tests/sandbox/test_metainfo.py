@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.sandbox.conftest import RawClient
+from tests.support.sandbox_reading import RawClient
 
 DATA_TYPES = {"string", "int", "decimal", "date", "boolean", "blob"}
 GET_FIELD_KEYS = {

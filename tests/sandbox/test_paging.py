@@ -19,7 +19,7 @@ import requests
 
 from afas_sandbox import RunningSandbox
 from afas_sandbox.pytest_plugin import FIXTURE_ROWS
-from tests.sandbox.conftest import RawClient
+from tests.support.sandbox_reading import RawClient
 
 Row = dict[str, Any]
 ERROR_KEYS = {"externalMessage", "errorNumber", "profitLogReference"}

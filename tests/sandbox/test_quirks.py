@@ -23,7 +23,7 @@ from afas_sandbox.cli import main as sandbox_main
 from afas_sandbox.datasets import load_dataset
 from afas_sandbox.inputs import SandboxInputError
 from afas_sandbox.quirks import CHOICES, Quirks
-from tests.sandbox.conftest import RawClient
+from tests.support.sandbox_reading import RawClient
 
 Factory = Callable[..., RunningSandbox]
 ERROR_KEYS = {"externalMessage", "errorNumber", "profitLogReference"}

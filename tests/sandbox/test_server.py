@@ -21,8 +21,8 @@ import requests
 from afas_sandbox import LatencyModel, RunningSandbox
 from afas_sandbox.costs import DEFAULT_MAX_PARALLEL
 from afas_sandbox.inputs import SandboxInputError
-from tests.sandbox.conftest import RawClient
 from tests.sandbox.test_cli_and_datasets import REPO_ROOT, full_token, header_of, serving, stop
+from tests.support.sandbox_reading import RawClient
 
 PERSONS = "/connectors/Profit_Persons"
 ORDERED_PAGE = f"{PERSONS}?skip=0&take=50&orderbyfieldids=PersonId"

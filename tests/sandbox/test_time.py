@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from afas_sandbox import ManualClock, RunningSandbox
-from tests.sandbox.conftest import RawClient
+from tests.support.sandbox_reading import RawClient
 
 UTC = timezone.utc
 Row = dict[str, Any]

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from afas_sandbox import ManualClock, RunningSandbox
-from tests.sandbox.conftest import RawClient
+from tests.support.sandbox_reading import RawClient
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 # After every generated audit stamp of the demo data (those end in 2026).

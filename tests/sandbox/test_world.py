@@ -19,7 +19,7 @@ import requests
 from afas_sandbox import ManualClock, RunningSandbox
 from afas_sandbox.admin import handle_admin
 from afas_sandbox.sandbox import SimRequest
-from tests.sandbox.conftest import RawClient
+from tests.support.sandbox_reading import RawClient
 
 START = datetime(2027, 3, 15, 12, 0, 0, tzinfo=timezone.utc)
 
