@@ -24,6 +24,16 @@ import msgspec
 Message = dict[str, Any]
 Line = Message | str  # a message, or a ready-made JSON line
 
+DELETED_AT = "_sdc_deleted_at"  # Singer's mark of a deleted record
+# Property specs for ``schema_message``.
+INTEGER: dict[str, Any] = {"type": "integer"}
+NULLABLE_INTEGER: dict[str, Any] = {"type": ["integer", "null"]}
+NUMBER: dict[str, Any] = {"type": ["number", "null"]}
+STRING: dict[str, Any] = {"type": ["string", "null"]}
+DATE: dict[str, Any] = {"type": ["string", "null"], "format": "date"}
+TIME: dict[str, Any] = {"type": ["string", "null"], "format": "time"}
+DATE_TIME: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
+
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
 _TYPE_ORDER = ["object", "array", "string", "integer", "number", "boolean"]
 

@@ -21,8 +21,7 @@ from singer_sdk.exceptions import ConfigValidationError, InvalidRecord
 import target_duckdb_afas
 from target_duckdb_afas.rows import DecimalOutOfRangeError
 from target_duckdb_afas.sink import NullKeyError
-from tests.plugin_runs import record_message, state_message
-from tests.warehouse.conftest import (
+from tests.support.singer_messages import (
     DATE,
     DATE_TIME,
     DELETED_AT,
@@ -31,14 +30,13 @@ from tests.warehouse.conftest import (
     NUMBER,
     STRING,
     TIME,
-    UTC,
     Line,
-    Warehouse,
-    load,
-    run_cli,
+    record_message,
     schema_message,
+    state_message,
     stream_messages,
 )
+from tests.support.warehouse_runs import UTC, Warehouse, load, run_duckdb_cli
 
 
 def amount_line(stream: str, row_id: int, number_text: str) -> str:
@@ -58,7 +56,9 @@ def test_a_load_raises_no_warnings_from_the_loader(warehouse: Warehouse) -> None
     """The suite runs with ``filterwarnings = error``: the loader must not warn."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        warehouse.load(stream_messages("Things", {"id": INTEGER, "name": STRING}, [{"id": 1}]))
+        warehouse.load(
+            stream_messages("Things", [{"id": 1}], properties={"id": INTEGER, "name": STRING})
+        )
     package = str(Path(target_duckdb_afas.__file__).parent)
     from_loader = [
         f"{Path(w.filename).name}:{w.lineno}: {w.category.__name__}: {w.message}"
@@ -105,7 +105,7 @@ def test_each_json_schema_kind_gets_its_column_type(warehouse: Warehouse) -> Non
         "Details": {"a": 1},
         "Tags": ["p", "q"],
     }
-    warehouse.load(stream_messages("Kinds", properties, [record], ["Id"]))
+    warehouse.load(stream_messages("Kinds", [record], ["Id"], properties=properties))
 
     assert warehouse.column_types("Kinds") == {
         "Id": "BIGINT",
@@ -260,7 +260,7 @@ def test_date_times_land_as_utc_instants_dates_and_times_as_given(warehouse: War
         {"id": 4, "moment": "2024-10-27T02:30:00.123456-05:30", "day": None, "clock": None},
         {"id": 5, "moment": None, "day": "2024-01-01", "clock": "00:00:00"},
     ]
-    warehouse.load(stream_messages("Moments", properties, records, ["id"]))
+    warehouse.load(stream_messages("Moments", records, ["id"], properties=properties))
 
     rows = warehouse.query("SELECT id, moment, day, clock FROM moments ORDER BY id")
     assert rows == [
@@ -343,12 +343,12 @@ def test_a_second_run_updates_and_inserts_without_duplicates(warehouse: Warehous
         {"id": 2, "name": "Bob", "score": Decimal("2.2")},
         {"id": 3, "name": "Cas", "score": Decimal("3.3")},
     ]
-    warehouse.load(stream_messages("People", PEOPLE, first, ["id"]))
+    warehouse.load(stream_messages("People", first, ["id"], properties=PEOPLE))
     second = [
         {"id": 2, "name": "Bobby", "score": None},
         {"id": 4, "name": "Dee", "score": Decimal("4.4")},
     ]
-    warehouse.load(stream_messages("People", PEOPLE, second, ["id"]))
+    warehouse.load(stream_messages("People", second, ["id"], properties=PEOPLE))
 
     assert warehouse.query("SELECT id, name, score FROM people ORDER BY id") == [
         (1, "Ann", Decimal("1.1")),
@@ -367,7 +367,8 @@ def test_the_last_record_per_key_wins(warehouse: Warehouse, batch_size_rows: int
         {"id": 1, "name": "third", "score": Decimal("111")},
     ]
     warehouse.load(
-        stream_messages("People", PEOPLE, records, ["id"]), batch_size_rows=batch_size_rows
+        stream_messages("People", records, ["id"], properties=PEOPLE),
+        batch_size_rows=batch_size_rows,
     )
     assert warehouse.query("SELECT id, name, score FROM people ORDER BY id") == [
         (1, "third", Decimal("111")),
@@ -384,13 +385,13 @@ def test_composite_keys_match_on_every_key_column(warehouse: Warehouse) -> None:
         {"order": 1, "line": 2, "product": "b"},
         {"order": 2, "line": 1, "product": "c"},
     ]
-    warehouse.load(stream_messages("OrderLines", LINES, first, ["order", "line"]))
+    warehouse.load(stream_messages("OrderLines", first, ["order", "line"], properties=LINES))
     second = [
         {"order": 1, "line": 2, "product": "B"},
         {"order": 2, "line": 2, "product": "d"},
         {"order": 2, "line": 2, "product": "D"},
     ]
-    warehouse.load(stream_messages("OrderLines", LINES, second, ["order", "line"]))
+    warehouse.load(stream_messages("OrderLines", second, ["order", "line"], properties=LINES))
 
     assert warehouse.query('SELECT "order", line, product FROM orderlines ORDER BY ALL') == [
         (1, 1, "a"),
@@ -408,7 +409,9 @@ def test_records_with_a_null_key_are_refused_and_nothing_of_their_batch_lands(
     warehouse: Warehouse,
 ) -> None:
     warehouse.load(
-        stream_messages("Persons", PERSONS, [{"PersonId": "1", "name": "a"}], ["PersonId"])
+        stream_messages(
+            "Persons", [{"PersonId": "1", "name": "a"}], ["PersonId"], properties=PERSONS
+        )
     )
     batch: list[dict[str, Any]] = [
         {"PersonId": "2", "name": "fine"},
@@ -418,7 +421,7 @@ def test_records_with_a_null_key_are_refused_and_nothing_of_their_batch_lands(
     ]
 
     with pytest.raises(NullKeyError) as raised:
-        warehouse.load(stream_messages("Persons", PERSONS, batch, ["PersonId"]))
+        warehouse.load(stream_messages("Persons", batch, ["PersonId"], properties=PERSONS))
 
     message = str(raised.value)
     assert "\n" not in message
@@ -432,13 +435,17 @@ def test_records_with_a_null_key_are_refused_and_nothing_of_their_batch_lands(
 
 def test_non_null_keys_still_upsert_after_a_refused_batch(warehouse: Warehouse) -> None:
     warehouse.load(
-        stream_messages("Persons", PERSONS, [{"PersonId": "1", "name": "a"}], ["PersonId"])
+        stream_messages(
+            "Persons", [{"PersonId": "1", "name": "a"}], ["PersonId"], properties=PERSONS
+        )
     )
     with pytest.raises(NullKeyError):
-        warehouse.load(stream_messages("Persons", PERSONS, [{"PersonId": None}], ["PersonId"]))
+        warehouse.load(
+            stream_messages("Persons", [{"PersonId": None}], ["PersonId"], properties=PERSONS)
+        )
 
     fixed = [{"PersonId": "1", "name": "a2"}, {"PersonId": "2", "name": "b"}]
-    warehouse.load(stream_messages("Persons", PERSONS, fixed, ["PersonId"]))
+    warehouse.load(stream_messages("Persons", fixed, ["PersonId"], properties=PERSONS))
 
     assert warehouse.query('SELECT "PersonId", name FROM persons ORDER BY ALL') == [
         ("1", "a2"),
@@ -448,7 +455,9 @@ def test_non_null_keys_still_upsert_after_a_refused_batch(warehouse: Warehouse) 
 
 def test_a_record_without_its_key_property_is_refused(warehouse: Warehouse) -> None:
     warehouse.load(
-        stream_messages("Persons", PERSONS, [{"PersonId": "1", "name": "a"}], ["PersonId"])
+        stream_messages(
+            "Persons", [{"PersonId": "1", "name": "a"}], ["PersonId"], properties=PERSONS
+        )
     )
     batch = [{"PersonId": "3", "name": "c"}, {"name": "no key"}]
 
@@ -457,21 +466,21 @@ def test_a_record_without_its_key_property_is_refused(warehouse: Warehouse) -> N
         match=r"1 record has no value \(null or missing\) for key "
         r"property 'PersonId'",
     ):
-        warehouse.load(stream_messages("Persons", PERSONS, batch, ["PersonId"]))
+        warehouse.load(stream_messages("Persons", batch, ["PersonId"], properties=PERSONS))
 
     assert warehouse.query('SELECT "PersonId", name FROM persons') == [("1", "a")]
 
 
 def test_a_composite_key_with_one_null_part_is_refused(warehouse: Warehouse) -> None:
     first: list[dict[str, Any]] = [{"a": 1, "b": "k", "value": "x"}]
-    warehouse.load(stream_messages("Pairs", PAIRS, first, ["a", "b"]))
+    warehouse.load(stream_messages("Pairs", first, ["a", "b"], properties=PAIRS))
     batch: list[dict[str, Any]] = [
         {"a": 1, "b": "k", "value": "x2"},
         {"a": 1, "b": None, "value": "y"},
     ]
 
     with pytest.raises(NullKeyError) as raised:
-        warehouse.load(stream_messages("Pairs", PAIRS, batch, ["a", "b"]))
+        warehouse.load(stream_messages("Pairs", batch, ["a", "b"], properties=PAIRS))
 
     assert (
         "stream 'Pairs': 1 record has no value (null or missing) for at least one of the key "
@@ -487,7 +496,8 @@ def test_append_only_keeps_records_with_null_or_missing_keys(warehouse: Warehous
         {"name": "c"},
     ]
     warehouse.load(
-        stream_messages("Persons", PERSONS, batch, ["PersonId"]), load_method="append-only"
+        stream_messages("Persons", batch, ["PersonId"], properties=PERSONS),
+        load_method="append-only",
     )
 
     assert warehouse.query('SELECT "PersonId", name FROM persons ORDER BY name') == [
@@ -511,7 +521,7 @@ def test_hard_delete_removes_the_rows_of_deleted_records(warehouse: Warehouse) -
     """The deployed settings (meltano.yml): hard_delete with add_record_metadata."""
     settings = {"hard_delete": True, "add_record_metadata": True}
     first = [{"id": i, "name": f"n{i}"} for i in (1, 2, 3)]
-    warehouse.load(stream_messages("Items", ITEMS, first, ["id"]), **settings)
+    warehouse.load(stream_messages("Items", first, ["id"], properties=ITEMS), **settings)
     second = [
         tombstone(2),
         tombstone(9),  # a key that is not there
@@ -521,7 +531,7 @@ def test_hard_delete_removes_the_rows_of_deleted_records(warehouse: Warehouse) -
         tombstone(6),
         {"id": 6, "name": "n6"},  # back again later in the same batch
     ]
-    warehouse.load(stream_messages("Items", ITEMS, second, ["id"]), **settings)
+    warehouse.load(stream_messages("Items", second, ["id"], properties=ITEMS), **settings)
 
     assert warehouse.query(f"SELECT id, name, {DELETED_AT} FROM items ORDER BY id") == [
         (1, "n1", None),
@@ -533,9 +543,11 @@ def test_hard_delete_removes_the_rows_of_deleted_records(warehouse: Warehouse) -
 
 def test_without_hard_delete_deleted_records_land_as_tombstones(warehouse: Warehouse) -> None:
     first = [{"id": i, "name": f"n{i}"} for i in (1, 2)]
-    warehouse.load(stream_messages("Items", ITEMS, first, ["id"]), add_record_metadata=True)
     warehouse.load(
-        stream_messages("Items", ITEMS, [tombstone(2)], ["id"]), add_record_metadata=True
+        stream_messages("Items", first, ["id"], properties=ITEMS), add_record_metadata=True
+    )
+    warehouse.load(
+        stream_messages("Items", [tombstone(2)], ["id"], properties=ITEMS), add_record_metadata=True
     )
 
     assert warehouse.column_types("Items")[DELETED_AT] == "TIMESTAMP WITH TIME ZONE"
@@ -552,19 +564,23 @@ def test_hard_delete_without_record_metadata_removes_the_row(warehouse: Warehous
     ``add_record_metadata`` is on; the sink then finds no ``_sdc_deleted_at`` column.)
     """
     first = [{"id": i, "name": f"n{i}"} for i in (1, 2, 3)]
-    warehouse.load(stream_messages("Items", ITEMS, first, ["id"]), hard_delete=True)
-    warehouse.load(stream_messages("Items", ITEMS, [tombstone(2)], ["id"]), hard_delete=True)
+    warehouse.load(stream_messages("Items", first, ["id"], properties=ITEMS), hard_delete=True)
+    warehouse.load(
+        stream_messages("Items", [tombstone(2)], ["id"], properties=ITEMS), hard_delete=True
+    )
 
     assert warehouse.query("SELECT id, name FROM items ORDER BY id") == [(1, "n1"), (3, "n3")]
 
 
 def test_append_only_appends_even_with_keys(warehouse: Warehouse) -> None:
     warehouse.load(
-        stream_messages("People", PEOPLE, [{"id": 1, "name": "a"}, {"id": 1, "name": "b"}], ["id"]),
+        stream_messages(
+            "People", [{"id": 1, "name": "a"}, {"id": 1, "name": "b"}], ["id"], properties=PEOPLE
+        ),
         load_method="append-only",
     )
     warehouse.load(
-        stream_messages("People", PEOPLE, [{"id": 1, "name": "c"}], ["id"]),
+        stream_messages("People", [{"id": 1, "name": "c"}], ["id"], properties=PEOPLE),
         load_method="append-only",
     )
     assert warehouse.query("SELECT id, name FROM people ORDER BY name") == [
@@ -576,9 +592,11 @@ def test_append_only_appends_even_with_keys(warehouse: Warehouse) -> None:
 
 def test_streams_without_keys_are_appended(warehouse: Warehouse) -> None:
     warehouse.load(
-        stream_messages("Events", PEOPLE, [{"id": 1, "name": "a"}, {"id": 1, "name": "b"}])
+        stream_messages(
+            "Events", [{"id": 1, "name": "a"}, {"id": 1, "name": "b"}], properties=PEOPLE
+        )
     )
-    warehouse.load(stream_messages("Events", PEOPLE, [{"id": 1, "name": "a"}]))
+    warehouse.load(stream_messages("Events", [{"id": 1, "name": "a"}], properties=PEOPLE))
     assert warehouse.query("SELECT id, name FROM events ORDER BY name") == [
         (1, "a"),
         (1, "a"),
@@ -588,14 +606,20 @@ def test_streams_without_keys_are_appended(warehouse: Warehouse) -> None:
 
 def test_overwrite_empties_the_table_once_per_run(warehouse: Warehouse) -> None:
     warehouse.load(
-        stream_messages("People", PEOPLE, [{"id": i, "name": "old"} for i in range(5)], ["id"])
+        stream_messages(
+            "People", [{"id": i, "name": "old"} for i in range(5)], ["id"], properties=PEOPLE
+        )
     )
 
     wider = {**PEOPLE, "note": STRING}
     lines = [
-        *stream_messages("People", PEOPLE, [{"id": i, "name": "new"} for i in range(3, 8)], ["id"]),
+        *stream_messages(
+            "People", [{"id": i, "name": "new"} for i in range(3, 8)], ["id"], properties=PEOPLE
+        ),
         # a changed schema mid-run (a new sink): the rows of this run stay
-        *stream_messages("People", wider, [{"id": 8, "name": "new", "note": "late"}], ["id"]),
+        *stream_messages(
+            "People", [{"id": 8, "name": "new", "note": "late"}], ["id"], properties=wider
+        ),
         record_message("People", {"id": 3, "name": "newer", "note": None}),
     ]
     warehouse.load(lines, load_method="overwrite", batch_size_rows=2)
@@ -615,15 +639,15 @@ def test_overwrite_empties_the_table_once_per_run(warehouse: Warehouse) -> None:
 
 def test_a_new_property_adds_a_column(warehouse: Warehouse) -> None:
     base = {"id": INTEGER, "name": STRING}
-    warehouse.load(stream_messages("People", base, [{"id": 1, "name": "a"}], ["id"]))
+    warehouse.load(stream_messages("People", [{"id": 1, "name": "a"}], ["id"], properties=base))
     wider = {**base, "Joined": DATE, "Balance": NUMBER}
     lines = [
-        *stream_messages("People", base, [{"id": 2, "name": "b"}], ["id"]),
+        *stream_messages("People", [{"id": 2, "name": "b"}], ["id"], properties=base),
         *stream_messages(
             "People",
-            wider,
             [{"id": 3, "name": "c", "Joined": "2024-01-31", "Balance": Decimal("0.5")}],
             ["id"],
+            properties=wider,
         ),
     ]
     warehouse.load(lines)
@@ -651,12 +675,18 @@ def test_an_integer_property_that_becomes_a_number_widens_its_column(
     """
     warehouse.load(
         stream_messages(
-            "Stock", {"id": INTEGER, "qty": NULLABLE_INTEGER}, [{"id": 1, "qty": 5}], ["id"]
+            "Stock",
+            [{"id": 1, "qty": 5}],
+            ["id"],
+            properties={"id": INTEGER, "qty": NULLABLE_INTEGER},
         )
     )
     warehouse.load(
         stream_messages(
-            "Stock", {"id": INTEGER, "qty": NUMBER}, [{"id": 2, "qty": Decimal("5.25")}], ["id"]
+            "Stock",
+            [{"id": 2, "qty": Decimal("5.25")}],
+            ["id"],
+            properties={"id": INTEGER, "qty": NUMBER},
         )
     )
 
@@ -681,9 +711,9 @@ def test_objects_and_arrays_are_stored_as_json_text(warehouse: Warehouse) -> Non
     warehouse.load(
         stream_messages(
             "Docs",
-            properties,
             [{"id": 1, "details": details, "tags": tags}, {"id": 2, "details": None, "tags": []}],
             ["id"],
+            properties=properties,
         )
     )
 
@@ -746,16 +776,16 @@ def test_the_console_script_loads_stdin_and_emits_the_state(tmp_path: Path) -> N
     lines = [
         *stream_messages(
             "Amounts",
-            {"id": INTEGER, "amount": NUMBER, "booked": DATE_TIME},
             [
                 {"id": 1, "amount": Decimal("0.1"), "booked": "2024-03-31T00:30:00+01:00"},
                 {"id": 2, "amount": Decimal("12345678901234567890.1234567891"), "booked": None},
             ],
             ["id"],
+            properties={"id": INTEGER, "amount": NUMBER, "booked": DATE_TIME},
         ),
         state_message({"bookmarks": {"Amounts": {"replication_key_value": 2}}}),
     ]
-    run = run_cli(tmp_path, {"path": str(database), "default_target_schema": "afas"}, lines)
+    run = run_duckdb_cli(tmp_path, {"path": str(database), "default_target_schema": "afas"}, lines)
 
     assert run.returncode == 0, run.stderr
     assert run.states == [{"bookmarks": {"Amounts": {"replication_key_value": 2}}}]
@@ -773,7 +803,7 @@ def test_the_console_script_fails_on_a_decimal_with_too_many_places(tmp_path: Pa
         amount_line("Amounts", 2, "0.12345678901"),
         state_message({"bookmarks": {"Amounts": {"replication_key_value": 2}}}),
     ]
-    run = run_cli(tmp_path, {"path": str(database)}, lines)
+    run = run_duckdb_cli(tmp_path, {"path": str(database)}, lines)
 
     assert run.returncode != 0
     assert "stream 'Amounts', column 'amount'" in run.stderr
@@ -789,13 +819,13 @@ def test_the_console_script_refuses_null_keys_with_one_error_line(tmp_path: Path
     lines: list[Line] = [
         *stream_messages(
             "Persons",
-            PERSONS,
             [{"PersonId": None, "name": "a"}, {"PersonId": None, "name": "b"}],
             ["PersonId"],
+            properties=PERSONS,
         ),
         state_message({"bookmarks": {"Persons": {"replication_key_value": 2}}}),
     ]
-    run = run_cli(tmp_path, {"path": str(database)}, lines)
+    run = run_duckdb_cli(tmp_path, {"path": str(database)}, lines)
 
     assert run.returncode == 1, run.stderr
     errors = [line for line in run.stderr.splitlines() if "ERROR" in line]

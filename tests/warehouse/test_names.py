@@ -16,16 +16,8 @@ import duckdb
 import pytest
 
 from target_duckdb_afas.sink import NameClashError
-from tests.warehouse.conftest import (
-    DATE,
-    DATE_TIME,
-    INTEGER,
-    NUMBER,
-    STRING,
-    UTC,
-    Warehouse,
-    stream_messages,
-)
+from tests.support.singer_messages import DATE, DATE_TIME, INTEGER, NUMBER, STRING, stream_messages
+from tests.support.warehouse_runs import UTC, Warehouse
 
 EMPLOYEES = {"EmployeeId": STRING, "FirstName": STRING, "Birth Date": DATE}
 
@@ -33,9 +25,9 @@ EMPLOYEES = {"EmployeeId": STRING, "FirstName": STRING, "Birth Date": DATE}
 def employees(first_name: str, employee: str = "E1") -> list[dict[str, Any]]:
     return stream_messages(
         "Profit_Employees",
-        EMPLOYEES,
         [{"EmployeeId": employee, "FirstName": first_name, "Birth Date": "1990-01-02"}],
         ["EmployeeId"],
+        properties=EMPLOYEES,
     )
 
 
@@ -101,8 +93,8 @@ def test_property_names_that_are_sql_keywords(warehouse: Warehouse, name: str) -
     """SQL keywords as column names (``at``, ``by``, ``map``: DuckDB keywords that the
     PostgreSQL-derived dialect of duckdb-engine does not quote)."""
     properties = {"id": INTEGER, name: STRING}
-    warehouse.load(stream_messages("Words", properties, [{"id": 1, name: "a"}], ["id"]))
-    warehouse.load(stream_messages("Words", properties, [{"id": 1, name: "b"}], ["id"]))
+    warehouse.load(stream_messages("Words", [{"id": 1, name: "a"}], ["id"], properties=properties))
+    warehouse.load(stream_messages("Words", [{"id": 1, name: "b"}], ["id"], properties=properties))
 
     assert warehouse.column_types("Words") == {"id": "BIGINT", name: "VARCHAR"}
     assert warehouse.query(f'SELECT id, "{name}" FROM words') == [(1, "b")]
@@ -111,7 +103,9 @@ def test_property_names_that_are_sql_keywords(warehouse: Warehouse, name: str) -
 def test_properties_differing_only_in_case_are_refused(warehouse: Warehouse) -> None:
     properties = {"Id": INTEGER, "ID": STRING, "name": STRING}
     with pytest.raises(NameClashError) as raised:
-        warehouse.load(stream_messages("Things", properties, [{"Id": 1, "ID": "a"}], ["Id"]))
+        warehouse.load(
+            stream_messages("Things", [{"Id": 1, "ID": "a"}], ["Id"], properties=properties)
+        )
 
     message = str(raised.value)
     assert "stream 'Things': properties 'Id' and 'ID' differ only in case" in message
@@ -165,7 +159,7 @@ def test_a_file_of_an_earlier_version_is_adopted_with_its_rows(tmp_path: Path) -
         "Changed": "2024-04-01T12:00:00+02:00",
     }
     warehouse.load(
-        stream_messages("profit_employees", LEGACY_PROPERTIES, [record], ["EmployeeId"]),
+        stream_messages("profit_employees", [record], ["EmployeeId"], properties=LEGACY_PROPERTIES),
         default_target_schema="afas",
     )
 
@@ -198,7 +192,9 @@ def test_a_file_of_an_earlier_version_is_adopted_with_its_rows(tmp_path: Path) -
     # A stream not loaded in that run moved as it was, and loads on later.
     assert warehouse.query("SELECT * FROM afas.profit_debtors") == [("D1",)]
     warehouse.load(
-        stream_messages("profit_debtors", {"DebtorId": STRING}, [{"DebtorId": "D2"}], ["DebtorId"]),
+        stream_messages(
+            "profit_debtors", [{"DebtorId": "D2"}], ["DebtorId"], properties={"DebtorId": STRING}
+        ),
         default_target_schema="afas",
     )
     assert warehouse.query("SELECT * FROM profit_debtors ORDER BY 1") == [("D1",), ("D2",)]
@@ -236,7 +232,9 @@ def test_numbers_keep_working_after_a_rename_to_original_case(warehouse: Warehou
 
     properties = {"Id": INTEGER, "AmountDebit": NUMBER}
     warehouse.load(
-        stream_messages("Amounts", properties, [{"Id": 2, "AmountDebit": Decimal("7.5")}], ["Id"])
+        stream_messages(
+            "Amounts", [{"Id": 2, "AmountDebit": Decimal("7.5")}], ["Id"], properties=properties
+        )
     )
 
     assert warehouse.column_types("amounts") == {"Id": "BIGINT", "AmountDebit": "DECIMAL(38,10)"}

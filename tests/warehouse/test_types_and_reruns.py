@@ -18,16 +18,16 @@ import sqlalchemy as sa
 from afas_profit.metainfo import parse_get_connector
 from afas_profit.schema_mapping import schema_from_metainfo
 from target_duckdb_afas.rows import DecimalOutOfRangeError
-from tests.warehouse.conftest import (
+from tests.support.singer_messages import (
     DATE_TIME,
     INTEGER,
     NUMBER,
     STRING,
     Line,
-    Warehouse,
     schema_message,
     stream_messages,
 )
+from tests.support.warehouse_runs import Warehouse
 
 
 def places(multiple: Any) -> dict[str, Any]:
@@ -118,7 +118,9 @@ def test_tap_afas_schemas_type_afas_decimals_with_their_places(warehouse: Wareho
         "Quantity": Decimal("2.5"),
     }
     warehouse.load(
-        stream_messages("profit_transactions", schema["properties"], [record], ["EntryNo"])
+        stream_messages(
+            "profit_transactions", [record], ["EntryNo"], properties=schema["properties"]
+        )
     )
 
     assert warehouse.column_types("profit_transactions") == {
@@ -211,7 +213,7 @@ def wide_stream(columns: int, first_id: int) -> list[dict[str, Any]]:
         {"Id": first_id + r, **{f"Field{n:03d}": values[n % 4] for n in range(1, columns)}}
         for r in range(12)
     ]
-    return stream_messages("Wide", properties, records, ["Id"])
+    return stream_messages("Wide", records, ["Id"], properties=properties)
 
 
 def run_statements(warehouse: Warehouse, sent: list[str], columns: int) -> list[str]:
