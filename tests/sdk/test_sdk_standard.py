@@ -13,23 +13,17 @@ during collection, calls ``build_sdk_test_class`` with it and collects the class
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from singer_sdk.testing.factory import BaseTestClass
 
 from afas_sandbox import RunningSandbox
 from tap_afas.tap import TapAFAS
+from tests.support.tap_runs import tap_config
 
 # Enough rows for every per-attribute test to see values; the SDK stops each stream after it.
 MAX_RECORDS = 100
 DELETED_PERSONS = 3
-
-
-def tap_config(sandbox: RunningSandbox) -> dict[str, Any]:
-    """All GetConnectors of the full token (no ``connectors`` setting)."""
-    return {"api_url": sandbox.base_url, "token": sandbox.tokens.full.xml}
 
 
 class TestTapAFASStandard:
@@ -43,7 +37,7 @@ class TestTapAFASStandard:
         assert len(deleted) == DELETED_PERSONS, deleted
         return get_tap_test_class(
             TapAFAS,
-            config=tap_config(sandbox),
+            config=tap_config(sandbox),  # all GetConnectors of the full token
             suite_config=SuiteConfig(max_records_limit=MAX_RECORDS),
         )
 

@@ -38,13 +38,13 @@ from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
-import requests
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.testing import TargetTestRunner, get_target_test_class, target_test_streams
 from singer_sdk.testing.factory import BaseTestClass
 
 from afas_sandbox import RunningSandbox
 from target_afas.target import TargetAFAS
+from tests.support.sandbox_reading import RawClient
 
 PROJECT = "U018A40C7A37A5B7A93502E52BF447225"  # KnCustomK01 Projectnaam (string 80, mandatory)
 BUDGET = "U7CAD08037F825575A885C5EDD55A9ABF"  # KnCustomK01 Budget (decimal)
@@ -172,15 +172,8 @@ def run_sample(sandbox: RunningSandbox, name: str) -> TargetTestRunner:
 
 
 def rows(sandbox: RunningSandbox, connector: str) -> list[dict[str, Any]]:
-    response = requests.get(
-        f"{sandbox.base_url}/connectors/{connector}",
-        params={"skip": -1, "take": -1},
-        headers={"Authorization": sandbox.tokens.full.header},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()["rows"]
-    return found
+    with RawClient(sandbox, sandbox.tokens.full.header) as client:
+        return client.all_rows(connector)
 
 
 def sample_text(name: str) -> str:

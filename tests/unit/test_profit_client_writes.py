@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import requests
 
 from afas_profit.client import ProfitClient, RetryPolicy
 from afas_profit.environment import ProfitEnvironment
@@ -33,7 +32,8 @@ from afas_profit.errors import (
 from afas_profit.filters import MAX_QUERY_CHARS
 from afas_profit.lookups import lookup
 from afas_sandbox import RunningSandbox
-from afas_sandbox.sandbox import SimRequest
+from tests.support.recorders import RequestRecorder, Seen
+from tests.support.sandbox_reading import RawClient
 
 MAX_TRIES = 3
 HEX32 = r"[0-9A-F]{32}"
@@ -44,59 +44,15 @@ MAINTENANCE = "Service temporarily unavailable due to maintenance."
 
 
 @dataclass
-class Seen:
-    method: str
-    path: str
-    query: str
-    status: int
-
-
-@dataclass
-class Recorder:
-    """Every request the sandbox answers (method, path, raw query string, status)."""
-
-    sandbox: RunningSandbox
-    seen: list[Seen] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        core = self.sandbox.core
-        original = core.handle
-
-        def handle(request: SimRequest) -> Any:
-            response = original(request)
-            self.seen.append(
-                Seen(request.method, request.path, request.query_string, response.status)
-            )
-            return response
-
-        core.handle = handle  # type: ignore[method-assign]
-
-    def writes(self) -> list[Seen]:
-        return [s for s in self.seen if s.method in ("POST", "PUT", "DELETE")]
-
-    def gets(self, connector: str) -> list[Seen]:
-        return [
-            s for s in self.seen if s.method == "GET" and s.path.lower().endswith(connector.lower())
-        ]
-
-
-@dataclass
 class Harness:
     sandbox: RunningSandbox
     client: ProfitClient
     sleeps: list[float]
-    recorder: Recorder
-    raw: requests.Session
+    recorder: RequestRecorder
+    raw: RawClient
 
     def all_rows(self, connector: str) -> list[dict[str, Any]]:
-        response = self.raw.get(
-            f"{self.sandbox.base_url}/connectors/{connector}",
-            params={"skip": -1, "take": -1},
-            timeout=30,
-        )
-        assert response.status_code == 200, response.text
-        rows: list[dict[str, Any]] = response.json()["rows"]
-        return rows
+        return self.raw.all_rows(connector)
 
     def persons(self, number: str) -> list[dict[str, Any]]:
         return [r for r in self.all_rows("Profit_Persons") if r["PersonId"] == number]
@@ -105,9 +61,7 @@ class Harness:
         """Insert persons with a plain POST (MatchPer 7: always insert, BcCo kept)."""
         elements = [{"Fields": {"MatchPer": "7", **p}} for p in people]
         body = {"KnPerson": {"Element": elements}}
-        response = self.raw.post(
-            f"{self.sandbox.base_url}/connectors/KnPerson", json=body, timeout=30
-        )
+        response = self.raw.post("/connectors/KnPerson", body)
         assert response.status_code == 201, response.text
 
 
@@ -127,12 +81,9 @@ def make_client(
 @pytest.fixture
 def harness(afas_sandbox: RunningSandbox) -> Iterator[Harness]:
     sleeps: list[float] = []
-    raw = requests.Session()
-    raw.headers["Authorization"] = afas_sandbox.tokens.full.header
-    yield Harness(
-        afas_sandbox, make_client(afas_sandbox, sleeps), sleeps, Recorder(afas_sandbox), raw
-    )
-    raw.close()
+    with RawClient(afas_sandbox, afas_sandbox.tokens.full.header) as raw:
+        client = make_client(afas_sandbox, sleeps)
+        yield Harness(afas_sandbox, client, sleeps, RequestRecorder(afas_sandbox), raw)
 
 
 def person(number: str, last_name: str = "Tester", **fields: Any) -> dict[str, Any]:
@@ -337,7 +288,7 @@ def test_functional_500_is_a_rejection_without_retry(harness: Harness) -> None:
     message = str(caught.value)
     assert message.startswith("insert KnPerson (BcCo=T0003) failed: 500")
     assert info.profit_log_reference in message
-    assert len(harness.recorder.writes()) == 1
+    assert len(harness.recorder.writes) == 1
     assert harness.sleeps == []
     assert harness.persons("T0003") == []
 
@@ -355,7 +306,7 @@ def test_functional_500_fault_is_a_rejection(harness: Harness) -> None:
         AFASRejectedError, match="profitLogReference=0123456789ABCDEF0123456789ABCDEF"
     ):
         harness.client.write("POST", "/connectors/KnPerson", person("T0004"), "insert")
-    assert len(harness.recorder.writes()) == 1
+    assert len(harness.recorder.writes) == 1
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -363,7 +314,7 @@ def test_auth_status_fails_at_once(harness: Harness, status: int) -> None:
     harness.sandbox.faults.add(status=status, connector="KnPerson", method="POST", times=1)
     with pytest.raises(AFASAuthError, match=rf"HTTP {status}"):
         harness.client.write("POST", "/connectors/KnPerson", person("T0005"), "insert")
-    assert len(harness.recorder.writes()) == 1
+    assert len(harness.recorder.writes) == 1
     assert harness.sleeps == []
     assert harness.persons("T0005") == []
 
@@ -395,7 +346,7 @@ def test_503_is_retried_honouring_retry_after(harness: Harness) -> None:
     result = harness.client.write("POST", "/connectors/KnPerson", person("T0007"), "insert")
     assert result.status == 201
     assert harness.sleeps == [3.0, 3.0]
-    assert [s.status for s in harness.recorder.writes()] == [503, 503, 201]
+    assert [s.status for s in harness.recorder.writes] == [503, 503, 201]
     assert len(harness.persons("T0007")) == 1
 
 
@@ -403,7 +354,7 @@ def test_503_until_the_last_try_is_a_server_error(harness: Harness) -> None:
     harness.sandbox.faults.add(status=503, connector="KnPerson", retry_after=5)
     with pytest.raises(AFASServerError, match="maintenance"):
         harness.client.write("POST", "/connectors/KnPerson", person("T0008"), "insert")
-    assert len(harness.recorder.writes()) == MAX_TRIES
+    assert len(harness.recorder.writes) == MAX_TRIES
     assert harness.sleeps == [5.0] * (MAX_TRIES - 1)
     assert harness.persons("T0008") == []
 
@@ -436,7 +387,7 @@ def test_5xx_answers_to_writes_are_never_retried(
     with pytest.raises(expected):
         harness.client.write(method, "/connectors/KnPerson", sent, method.lower())
     assert harness.sleeps == []
-    assert [s.method for s in harness.recorder.writes()].count(method) == (
+    assert [s.method for s in harness.recorder.writes].count(method) == (
         2 if method == "POST" else 1
     )
 
@@ -449,7 +400,7 @@ def test_put_without_an_answer_is_unknown_not_resent(harness: Harness) -> None:
     update = {"KnPerson": {"Element": {"Fields": {"MatchPer": "0", "BcCo": "T0011", "FiNm": "Bo"}}}}
     with pytest.raises(AFASOutcomeUnknownError, match="may or may not have been written"):
         harness.client.write("PUT", "/connectors/KnPerson", update, "update")
-    assert len([s for s in harness.recorder.writes() if s.method == "PUT"]) == 1
+    assert len([s for s in harness.recorder.writes if s.method == "PUT"]) == 1
     assert harness.sleeps == []
     assert harness.persons("T0011")[0]["FirstName"] == "Bo", "it did land"
 
@@ -459,7 +410,7 @@ def test_a_success_whose_body_breaks_off_is_a_success_sent_once(harness: Harness
     harness.sandbox.faults.add(kind="truncate", connector="KnPerson", method="POST", times=1)
     result = harness.client.write("POST", "/connectors/KnPerson", person("T0014"), "insert")
     assert result.status == 201
-    assert len(harness.recorder.writes()) == 1
+    assert len(harness.recorder.writes) == 1
     assert len(harness.persons("T0014")) == 1
 
 

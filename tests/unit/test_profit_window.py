@@ -7,7 +7,8 @@ a lone row, rows just outside the window that show its edges. The truth is every
 sandbox returns with ``skip=-1&take=-1`` whose stored time is in ``[lo, hi)``, in AFAS's order
 (stored time, then the keys): partitions are contiguous ranges of stored time emitted in order,
 so the reader must emit exactly that sequence, whatever its partitions, splits and threads did.
-Requests are observed by wrapping the sandbox core's ``handle`` (``Recorder``).
+Requests are observed by wrapping the sandbox core's ``handle`` (``PageLog`` on a
+``tests.support.recorders.RequestRecorder``).
 """
 
 from __future__ import annotations
@@ -22,12 +23,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
-import requests
 
 from afas_profit.client import ProfitClient, RetryPolicy
 from afas_profit.cursor import Cursor, KeysetCursor, row_hash
@@ -37,7 +35,8 @@ from afas_profit.filters import Condition, Op
 from afas_profit.times import filter_value
 from afas_profit.window import Progress, WindowReader
 from afas_sandbox import RunningSandbox
-from afas_sandbox.sandbox import SimRequest
+from tests.support.recorders import RequestRecorder, Seen
+from tests.support.sandbox_reading import SandboxReader
 
 Row = dict[str, Any]
 Key = tuple[int, int, int]
@@ -88,15 +87,8 @@ def place(sandbox: RunningSandbox, stamps: Sequence[datetime]) -> dict[Key, date
 
 def all_rows(sandbox: RunningSandbox, connector: str = CONNECTOR) -> list[Row]:
     """Every row with ``skip=-1&take=-1``, read with plain ``requests`` (not ``afas_profit``)."""
-    response = requests.get(
-        f"{sandbox.base_url}/connectors/{connector}",
-        params={"skip": -1, "take": -1},
-        headers={"Authorization": sandbox.tokens.full.header},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    rows: list[Row] = json.loads(response.content, parse_float=Decimal)["rows"]
-    return rows
+    with SandboxReader(sandbox) as reader:
+        return reader.all_rows(connector)
 
 
 def expected(
@@ -134,15 +126,20 @@ class Page:
     status: int
     keys: list[Key]
 
+    @classmethod
+    def of(cls, request: Seen) -> Page:
+        rows = request.response_json["rows"] if request.status == 200 else []
+        return cls(request.params, request.status, [key_of(r) for r in rows])
+
     @property
     def probe(self) -> bool:
         return self.params.get("take") == "1" and self.params.get("skip") == "0"
 
 
 @dataclass
-class Recorder:
-    """Records every GetConnector request (and the keys it returned); ``after`` runs once the
-    core has answered one. Wraps the sandbox core, as ``tests/target/conftest.py`` does."""
+class PageLog:
+    """The GetConnector requests a ``RequestRecorder`` on the sandbox sees, as ``Page``s (the
+    keys they returned); ``after`` runs once the sandbox has answered one."""
 
     sandbox: RunningSandbox
     after: Callable[[Page], None] | None = None
@@ -150,25 +147,16 @@ class Recorder:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        core = self.sandbox.core
-        original = core.handle
+        RequestRecorder(self.sandbox, after=self._answered)
 
-        def handle(request: SimRequest) -> Any:
-            response = original(request)
-            if "/connectors/" not in request.path.lower():
-                return response
-            params = {k.lower(): v for k, v in parse_qsl(request.query_string)}
-            keys = []
-            if response.status == 200:
-                keys = [key_of(r) for r in json.loads(response.body)["rows"]]
-            page = Page(params, response.status, keys)
-            with self.lock:
-                self.pages.append(page)
-            if self.after is not None:
-                self.after(page)
-            return response
-
-        core.handle = handle  # type: ignore[method-assign]
+    def _answered(self, request: Seen) -> None:
+        if request.connector is None:
+            return
+        page = Page.of(request)
+        with self.lock:
+            self.pages.append(page)
+        if self.after is not None:
+            self.after(page)
 
     def snapshot(self) -> list[Page]:
         with self.lock:
@@ -272,7 +260,7 @@ def test_every_row_of_the_window_once_and_in_order(
 ) -> None:
     truth = expected(sandbox, place(sandbox, bursty()))
     assert len(truth) == 186
-    recorder = Recorder(sandbox)
+    recorder = PageLog(sandbox)
     reader = window_reader(client, take=take, parallel=parallel)
     emitted = list(reader.rows())
     assert_exact(emitted, truth)
@@ -359,7 +347,7 @@ def test_idle_workers_split_a_busy_partition_and_stay_exact(
     stamps = [at(i * 30 + 0.3) for i in range(30)] + [at(900 + i * 0.37) for i in range(270)]
     truth = expected(sandbox, place(sandbox, stamps))
     sandbox.latency.fixed_ms = 5
-    recorder = Recorder(sandbox)
+    recorder = PageLog(sandbox)
     reader = window_reader(client, take=10, parallel=parallel)
     emitted = list(reader.rows())
     assert_exact(emitted, truth)
@@ -379,7 +367,7 @@ def test_a_slow_consumer_holds_a_bounded_number_of_pages(
 ) -> None:
     take = 10
     truth = expected(sandbox, place(sandbox, [at(i * 3 + 0.1) for i in range(400)]))
-    recorder = Recorder(sandbox)
+    recorder = PageLog(sandbox)
     consumed: set[Key] = set()
     most = 0
     for n, row in enumerate(window_reader(client, take=take, parallel=parallel).rows(), 1):
@@ -405,7 +393,7 @@ def test_requests_are_pages_plus_probes_plus_one_short_page_per_partition(
 ) -> None:
     take = 25
     truth = expected(sandbox, place(sandbox, [at(i * 7 + 0.2) for i in range(300)]))
-    recorder = Recorder(sandbox)
+    recorder = PageLog(sandbox)
     reader = window_reader(client, take=take, parallel=parallel)
     assert_exact(list(reader.rows()), truth)
     pages = recorder.snapshot()
@@ -434,7 +422,7 @@ def test_a_fault_after_some_pages_raises_in_the_caller_after_a_prefix(
         if answered["pages"] == 6:  # 2 probes, then 4 pages
             sandbox.faults.add(status=500, connector=CONNECTOR, external_message=message)
 
-    Recorder(sandbox, after=break_after_four)
+    PageLog(sandbox, after=break_after_four)
     client = client_for(sandbox, retry=RetryPolicy(max_tries=2, base_wait_seconds=0.0))
     emitted: list[Row] = []
     rows = window_reader(client, take=10, parallel=4).rows()
