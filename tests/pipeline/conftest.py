@@ -603,17 +603,6 @@ def assert_same_rows(label: str, expected: Sequence[Row], actual: Sequence[Row])
     )
 
 
-def key_text(row: Row, keys: Sequence[str]) -> str:
-    """A key as the sandbox's MutationResult writes it: values joined by ','."""
-    return ",".join(str(row[k]) for k in keys)
-
-
-def wait_for_next_second() -> None:
-    """A sync reads up to its start second (exclusive): let writes fall before the next sync."""
-    now = time.time()
-    time.sleep(int(now) + 1 - now + 0.05)
-
-
 Snapshot = dict[str, tuple[list[FieldInfo], list[Row]]]
 
 

@@ -29,8 +29,8 @@ from tests.pipeline.conftest import (
     canonical_rows,
     read_warehouse,
     stream_name,
-    wait_for_next_second,
 )
+from tests.support.clock import wait_for_next_second
 
 pytestmark = pytest.mark.pipeline
 

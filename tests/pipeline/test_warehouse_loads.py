@@ -46,13 +46,13 @@ from tests.pipeline.conftest import (
     Warehouse,
     assert_warehouse_equals_sandbox,
     column_for,
-    key_text,
     live_rows,
     read_warehouse,
     reset_schema,
     stream_name,
-    wait_for_next_second,
 )
+from tests.support.clock import wait_for_next_second
+from tests.support.records import key_of
 
 pytestmark = pytest.mark.pipeline
 
@@ -143,7 +143,7 @@ def mutate(sandbox: RunningSandbox) -> dict[str, dict[str, list[str]]]:
 def keys_of(table: Table, connector: str, rows: Sequence[Row]) -> set[str]:
     columns = [column_for(table, k) for k in KEYS[connector]]
     pairs = list(zip(KEYS[connector], columns, strict=True))
-    return {key_text({k: _plain(r[c]) for k, c in pairs}, KEYS[connector]) for r in rows}
+    return {key_of({k: _plain(r[c]) for k, c in pairs}, KEYS[connector]) for r in rows}
 
 
 def _plain(value: Any) -> Any:
