@@ -25,6 +25,7 @@ from tests.support.target_mappings import (
     U_PROJECT_NAME,
     U_START_DATE,
     U_STATUS,
+    journal_mapping,
     people_mapping,
 )
 from tests.support.target_outputs import ledger_rows
@@ -289,23 +290,7 @@ def test_employee_with_person_contract_and_salary(
 def test_journal_entry_lines_from_an_array(
     afas_sandbox: RunningSandbox, tmp_path: Path, reader: SandboxReader
 ) -> None:
-    mapping = {
-        "connector": "FiEntries",
-        "fields": {"Year": "year", "Peri": "period", "UnId": "unit", "JoCo": "journal"},
-        "objects": {
-            "FiEntries": {
-                "from": "lines",
-                "fields": {
-                    "VaAs": "kind",
-                    "AcNr": "account",
-                    "EnDa": "date",
-                    "Ds": "description",
-                    "AmDe": "debit",
-                    "AmCr": "credit",
-                },
-            }
-        },
-    }
+    mapping = journal_mapping()  # the entry's lines come from its "lines" array
     lines = [
         {"kind": "1", "account": "4000", "date": "2026-11-20", "description": "Huur A",
          "debit": 1250.1, "credit": None},
