@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import subprocess
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +24,12 @@ from typing import Any
 import pytest
 
 from afas_sandbox import RunningSandbox
+from tests.support.cli import cli_env, console_script, run_cli
+from tests.support.singer_messages import singer_bytes
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / ".venv" / "bin"
 PARALLEL_RUNS = 4
 RUN_TIMEOUT_SECONDS = 60
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \| (?P<level>[A-Z]+) *\| .*?\| ")
-ENV_PREFIXES = ("TAP_AFAS_", "TARGET_AFAS_", "TARGET_DUCKDB_AFAS_")
 BLOCKER = "blocker.txt"  # a regular file in every case folder: a path under it cannot exist
 
 
@@ -154,20 +151,6 @@ def file_bytes(value: Any) -> bytes:
     return json.dumps(value).encode("utf-8")
 
 
-def singer_bytes(messages: Iterable[Any]) -> bytes:
-    """Messages as JSON lines; ``str`` items are ready-made lines, ``bytes`` raw ones."""
-    out = bytearray()
-    for message in messages:
-        if isinstance(message, bytes):
-            out += message
-        elif isinstance(message, str):
-            out += message.encode("utf-8")
-        else:
-            out += json.dumps(message).encode("utf-8")
-        out += b"\n"
-    return bytes(out)
-
-
 # --------------------------------------------------------------------------- running
 
 
@@ -209,20 +192,10 @@ def _files(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 
 
-def _env(level_variable: str, level: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}
-    for name in ("LOGLEVEL", "SINGER_SDK_LOG_CONFIG"):
-        env.pop(name, None)
-    env["PYTHONUNBUFFERED"] = "1"
-    if level is not None:
-        env[level_variable] = level
-    return env
-
-
 def run_case(script: Script, case: Case, sandbox: RunningSandbox, folder: Path) -> Run:
     ctx = Ctx(sandbox, folder)
     (folder / BLOCKER).write_text("a regular file, not a folder\n", encoding="utf-8")
-    args: list[str] = [str(BIN / script.name)]
+    args: list[str] = console_script(script.name)
     if case.config is None or isinstance(case.config, Patch):
         config: Any = script.good_config(ctx)
         for key, value in (case.config.values if case.config else {}).items():
@@ -256,21 +229,16 @@ def run_case(script: Script, case: Case, sandbox: RunningSandbox, folder: Path) 
     if script.before is not None:
         script.before(ctx)
     before = _files(folder)
-    done = subprocess.run(
-        args,
-        input=stdin,
-        capture_output=True,
-        timeout=RUN_TIMEOUT_SECONDS,
-        env=_env(script.level_variable, case.level),
-        cwd=folder,
-        check=False,
+    levels = {script.level_variable: case.level} if case.level is not None else {}
+    done = run_cli(
+        args, cwd=folder, stdin=stdin, env=cli_env(**levels), timeout=RUN_TIMEOUT_SECONDS
     )
     secrets = (ctx.xml, ctx.data, ctx.data.lower(), ctx.base64)
     return Run(
         case,
         done.returncode,
-        done.stdout.decode("utf-8", "replace"),
-        done.stderr.decode("utf-8", "replace"),
+        done.stdout,
+        done.stderr,
         sorted(_files(folder) - before),
         secrets,
         folder,

@@ -151,18 +151,12 @@ CASES = [*CONFIGS, *INPUTS]
 @pytest.fixture(scope="module")
 def runs(
     request: pytest.FixtureRequest,
-    afas_sandbox_templates: Any,
+    shared_sandbox: RunningSandbox,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Run]:
     root = tmp_path_factory.mktemp("duckdb-bad-inputs")
     # The loader talks to no AFAS: the cases only need a sandbox for the token's encodings.
-    from afas_sandbox.server import start_sandbox
-
-    sandbox = start_sandbox("demo", rows=200, templates=afas_sandbox_templates)
-    try:
-        return run_cases(SCRIPT, selected_cases(request), sandbox, root)
-    finally:
-        sandbox.stop()
+    return run_cases(SCRIPT, selected_cases(request), shared_sandbox, root)
 
 
 def empty_database(run: Run, name: str) -> bool:

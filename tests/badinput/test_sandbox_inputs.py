@@ -15,7 +15,6 @@ import json
 import shutil
 import socket
 import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,9 +27,8 @@ import requests
 from afas_sandbox import RunningSandbox
 from afas_sandbox.datasets import load_dataset
 from afas_sandbox.dbfile import APPLICATION_ID
+from tests.support.cli import console_script, run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
-SANDBOX_SCRIPT = ROOT / ".venv" / "bin" / "afas-sandbox"
 REFUSAL_LIMIT_SECONDS = 10.0
 SANDBOX_FILE_ROWS = 300
 ERROR_PREFIX = "afas-sandbox: ERROR: "
@@ -187,13 +185,10 @@ def test_a_bad_command_line_is_refused_in_one_line(
     before = snapshot(case_folder)
     args = [a.replace("{port_in_use}", str(port_in_use)) for a in case.args]
     started = time.monotonic()
-    done = subprocess.run(
-        [str(SANDBOX_SCRIPT), *args],
+    done = run_cli(
+        [*console_script("afas-sandbox"), *args],
         cwd=case_folder,
-        capture_output=True,
-        text=True,
         timeout=REFUSAL_LIMIT_SECONDS * 3,
-        check=False,
     )
     elapsed = time.monotonic() - started
     assert done.returncode == case.exit, done.stderr

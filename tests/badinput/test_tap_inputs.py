@@ -9,14 +9,12 @@ refused because of its one bad value.
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from afas_sandbox import RunningSandbox
-from afas_sandbox.server import TemplateCache, start_sandbox
 from tests.badinput.cases import (
     A_FOLDER,
     DROP,
@@ -373,13 +371,6 @@ STATES = [
 ]
 
 CASES = [*CONFIG_FILES, *TOKENS, *ENVIRONMENT, *SETTINGS, *CATALOGS, *STATES]
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox(afas_sandbox_templates: TemplateCache) -> Iterator[RunningSandbox]:
-    sandbox = start_sandbox("demo", rows=200, templates=afas_sandbox_templates)
-    yield sandbox
-    sandbox.stop()
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,12 @@ The control test runs the good config and input to show each refusal comes from 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from afas_sandbox import RunningSandbox
-from afas_sandbox.sandbox import SimRequest
-from afas_sandbox.server import TemplateCache, start_sandbox
 from tests.badinput.cases import (
     DROP,
     MISSING,
@@ -41,6 +38,7 @@ from tests.badinput.cases import (
     under_file,
     xml,
 )
+from tests.support.recorders import RequestRecorder
 
 STREAM = "people"
 PEOPLE = {
@@ -250,28 +248,8 @@ INPUTS = [
 ]
 
 CASES = [*CONFIG_FILES, *TOKENS, *SETTINGS, *INPUTS]
-
-
-class WriteCounter:
-    """Counts the write requests (POST, PUT, DELETE) the sandbox answers."""
-
-    def __init__(self, sandbox: RunningSandbox) -> None:
-        self.writes = 0
-        original = sandbox.core.handle
-
-        def handle(request: SimRequest) -> Any:
-            if request.method.upper() in ("POST", "PUT", "DELETE"):
-                self.writes += 1
-            return original(request)
-
-        sandbox.core.handle = handle  # type: ignore[method-assign]
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox(afas_sandbox_templates: TemplateCache) -> Iterator[RunningSandbox]:
-    sandbox = start_sandbox("demo", rows=200, templates=afas_sandbox_templates)
-    yield sandbox
-    sandbox.stop()
+# The runs by case id, Profit_Persons rows before and after them, and what AFAS was sent.
+Runs = tuple[dict[str, Run], int, int, RequestRecorder]
 
 
 @pytest.fixture(scope="module")
@@ -279,12 +257,12 @@ def runs(
     request: pytest.FixtureRequest,
     shared_sandbox: RunningSandbox,
     tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[dict[str, Run], int, int, WriteCounter]:
+) -> Runs:
     root = tmp_path_factory.mktemp("target-bad-inputs")
     persons_before = len(shared_sandbox.rows("Profit_Persons"))
-    counter = WriteCounter(shared_sandbox)
+    recorder = RequestRecorder(shared_sandbox)
     results = run_cases(SCRIPT, selected_cases(request), shared_sandbox, root)
-    return results, persons_before, len(shared_sandbox.rows("Profit_Persons")), counter
+    return results, persons_before, len(shared_sandbox.rows("Profit_Persons")), recorder
 
 
 def empty_ledger(run: Run, name: str) -> bool:
@@ -300,17 +278,17 @@ def empty_ledger(run: Run, name: str) -> bool:
 
 
 @pytest.mark.parametrize("case", params(CASES))
-def test_a_bad_input_is_refused_in_one_line(
-    case: Case, runs: tuple[dict[str, Run], int, int, WriteCounter]
-) -> None:
+def test_a_bad_input_is_refused_in_one_line(case: Case, runs: Runs) -> None:
     """(The target records a write in its ledger before sending it: no ledger row, no write.)"""
     check_refused(runs[0][case.id], empty_ledger)
 
 
-def test_no_refused_run_wrote_to_afas(runs: tuple[dict[str, Run], int, int, WriteCounter]) -> None:
-    results, persons_before, persons_after, counter = runs
+def test_no_refused_run_wrote_to_afas(
+    runs: Runs,
+) -> None:
+    results, persons_before, persons_after, recorder = runs
     assert results, "no case ran"
-    assert counter.writes == 0, "a refused run sent a write to AFAS"
+    assert recorder.writes == [], "a refused run sent a write to AFAS"
     assert persons_after == persons_before
 
 

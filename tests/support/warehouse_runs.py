@@ -15,10 +15,11 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 
+from target_duckdb_afas.connector import DuckDBConnector
 from target_duckdb_afas.target import TargetDuckDB
 from tests.support.cli import CliRun, console_script, run_cli, write_json
 from tests.support.plugin_runs import keep_signal_handlers
@@ -52,7 +53,7 @@ def load(config: Mapping[str, Any], lines: Iterable[Line]) -> LoadRun:
             # read-only connection (other configuration) could not open it meanwhile.
             # (The sinks release it at a normal end; this covers failed runs.)
             if target is not None:
-                target.target_connector.release()
+                cast(DuckDBConnector, target.target_connector).release()
     return LoadRun(out.getvalue())
 
 
