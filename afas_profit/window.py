@@ -10,8 +10,9 @@
 - **Read.** Up to ``parallel`` worker threads each read one partition with its own exact
   ``IncrementalCursor`` (see ``afas_profit.cursor``: nothing missed or doubled within it). A
   worker with nothing left to read asks the others to share: before its next request, a busy
-  worker cuts its remaining range in two at a whole second and queues the upper half right after
-  its own partition. Requests in flight are further bounded by the client for the whole process.
+  worker keeps about two more pages of its range (judged by the stored time its last full page
+  covered) and queues the rest, from a whole second on, right after its own partition.
+  Requests in flight are further bounded by the client for the whole process.
 - **Emit.** The calling thread emits partition 1's rows as their pages arrive, then partition
   2's, and so on: rows leave in R order per partition and partitions in R order, so a bookmark
   only moves forward. Each page is checked a second time by a twin cursor in the calling thread
@@ -59,6 +60,7 @@ from afas_profit.filters import Condition, Op, and_all
 from afas_profit.times import filter_value, parse_afas_datetime
 
 EARLIEST = datetime(1900, 1, 1)
+SHARE_KEEP_PAGES = 2  # pages of its own range a reader keeps when it shares the rest
 EMPTY_PENDING = "empty_pending"  # in a checkpoint: the empty-R rows are not read yet
 
 
@@ -288,6 +290,7 @@ class WindowReader:
 
     def _read(self, part: _Partition) -> None:
         cursor = self._cursor(part, part.seen)
+        span: timedelta | None = None  # the stored time one full page covered
         while not cursor.done:
             with self._cond:
                 while (
@@ -299,10 +302,12 @@ class WindowReader:
                 if self._stop:
                     return
                 unassigned = sum(1 for p in self._partitions if not p.assigned)
-                if self._hungry > unassigned and not cursor.dense:
-                    self._share(part, cursor)
+                if self._hungry > unassigned and not cursor.dense and span is not None:
+                    self._share(part, cursor, span)
                 self._reserved += 1
             page = cursor.hashed(self.client.get_rows(self.connector_id, cursor.request()))
+            if len(page) >= self.take:
+                span = parse_afas_datetime(page[-1][0]) - parse_afas_datetime(page[0][0])
             for _ in cursor.accept_hashed(page):
                 pass  # the twin cursor emits; this one only plans the next request
             with self._cond:
@@ -310,19 +315,21 @@ class WindowReader:
                 part.waiting += 1
                 self._cond.notify_all()
 
-    def _share(self, part: _Partition, cursor: IncrementalCursor) -> None:
-        """Cut the rest of ``part`` at a whole second; queue the upper half after it."""
+    def _share(self, part: _Partition, cursor: IncrementalCursor, span: timedelta) -> None:
+        """Leave ``part`` about ``SHARE_KEEP_PAGES`` more pages (judged by the time its last full
+        page covered) and queue the rest, from a whole second on, right after it. Nothing is
+        cut when the rest looks no bigger than that."""
         end = cursor.hi
         if self._last_shown is not None:
             end = min(end, _whole_second(self._last_shown) + ONE_SECOND)
-        middle = _whole_second(cursor.lo + (end - cursor.lo) / 2)
-        if middle <= cursor.lo + ONE_SECOND or middle >= cursor.hi:
+        cut = _whole_second(cursor.lo + SHARE_KEEP_PAGES * max(span, ONE_SECOND))
+        if cut <= cursor.lo + ONE_SECOND or cut >= end or cut >= cursor.hi:
             return
-        upper = _Partition(middle, cursor.hi)
+        upper = _Partition(cut, cursor.hi)
         self._partitions.insert(self._partitions.index(part) + 1, upper)
-        cursor.hi = middle
-        part.hi = middle
-        part.items.append(middle)  # tells the twin cursor, in page order
+        cursor.hi = cut
+        part.hi = cut
+        part.items.append(cut)  # tells the twin cursor, in page order
         self._cond.notify_all()
 
     # -- emitting (the calling thread) -------------------------------------------------------

@@ -123,7 +123,9 @@ def tap_plan(config: dict[str, object]) -> Plan:
     key = stream.replication_key
     if not isinstance(stream, GetConnectorStream) or not key:
         raise SystemExit(f"{CONNECTOR} is expected to be an incremental GetConnectorStream")
-    return Plan(stream.name, stream.plan.take, (key, *(stream.primary_keys or ())), key)
+    # A plain client pages with AFAS's guided page size (the tap shares it among its requests).
+    take = stream.settings.page_size_for(len(stream.connector.fields))
+    return Plan(stream.name, take, (key, *(stream.primary_keys or ())), key)
 
 
 def tap_command() -> list[str]:

@@ -66,7 +66,8 @@ def _tap_properties() -> dict[str, dict[str, Any]]:
             "title": "Page size",
             "description": (
                 "Rows per request (1 to 150,000). Default: 150,000 divided by the connector's "
-                f"number of fields (AFAS's guidance), between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}."
+                f"number of fields (AFAS's guidance), between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}; "
+                "an incremental read shares it among its max_parallel_requests requests."
             ),
         },
         "max_parallel_requests": {
@@ -294,10 +295,17 @@ class TapSettings:
             filters=self.filters.get(connector_id, ()),
         )
 
-    def page_size_for(self, field_count: int) -> int:
+    def page_size_for(self, field_count: int, *, shared: bool = False) -> int:
+        """Rows per request: ``page_size``, else AFAS's guidance (150,000 cells per page).
+
+        ``shared``: the guidance is shared by the requests in flight at once, so parallel reads
+        hold about as many rows as one guided page (AFAS's load per moment and the tap's memory
+        stay those of a sequential read).
+        """
         if self.page_size:
             return int(self.page_size)
-        return max(MIN_PAGE_SIZE, min(MAX_PAGE_SIZE, PAGE_CELLS // max(field_count, 1)))
+        guided = max(MIN_PAGE_SIZE, min(MAX_PAGE_SIZE, PAGE_CELLS // max(field_count, 1)))
+        return max(MIN_PAGE_SIZE, guided // self.max_parallel_requests) if shared else guided
 
     def select(self, available: Sequence[ConnectorRef]) -> list[str]:
         """The connector ids to sync; an explicitly named unknown id is an error."""
