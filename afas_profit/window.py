@@ -7,12 +7,14 @@
   ``[lo, b1), [b1, b2), …, [bn, hi)``. Boundaries are whole seconds of stored R, and AFAS filters
   compare stored values, so a row belongs to exactly one partition whatever it shows. No count,
   no ``skip``.
-- **Read.** Up to ``parallel`` worker threads each read one partition with its own exact
-  ``IncrementalCursor`` (see ``afas_profit.cursor``: nothing missed or doubled within it). A
-  worker with nothing left to read asks the others to share: before its next request, a busy
-  worker keeps about two more pages of its range (judged by the stored time its last full page
-  covered) and queues the rest, from a whole second on, right after its own partition.
-  Requests in flight are further bounded by the client for the whole process.
+- **Read.** ``parallel`` worker threads read pages: each takes the frontmost partition that no
+  one is reading and that is not read to its end, reads its next page with the partition's own
+  exact ``IncrementalCursor`` (see ``afas_profit.cursor``: nothing missed or doubled within it),
+  and puts it back. When workers are idle, a partition about to be read keeps about four pages
+  of its range (judged by the stored time its last full page covered) and the rest is cut at
+  whole seconds into pieces for them, queued right after it, so workers gather where records
+  leave next. Requests in flight are further bounded
+  by the client for the whole process.
 - **Emit.** The calling thread emits partition 1's rows as their pages arrive, then partition
   2's, and so on: rows leave in R order per partition and partitions in R order, so a bookmark
   only moves forward. Each page is checked a second time by a twin cursor in the calling thread
@@ -20,9 +22,12 @@
   row, and is the one ``checkpoint()`` returns. As partitions are contiguous and emitted in
   order, "the partitions completed and the position inside the current one" is one position:
   the current partition's ``lo`` and ``seen``. A resumed sync plans ``[lo, hi)`` again.
-- **Memory.** Pages requested or read but not yet emitted are capped at ``parallel``; only the
-  emitting partition's worker may go one page beyond. At most ``parallel + 2`` pages of ``take``
-  rows are held (with the page being emitted), whatever the data size.
+- **Memory.** A partition may be read while the pages held by it and the partitions before it
+  (read or being read, not yet emitted) number fewer than ``parallel``; the emitting one may go
+  one page beyond when it has nothing waiting, and no more than ``2 * parallel`` are held in
+  all. So at most ``2 * parallel + 2`` pages of ``take`` rows are held (with the page being
+  emitted), whatever the data size; the tap's pages are AFAS's guided size shared
+  by the ``parallel`` requests, so that is about two guided pages.
 - **Requests.** The plain sequential loop needs one request per full page plus a last, shorter
   one. This reader sends, per window: 2 probes (1 when the window is empty), and one more short
   last page per partition and per split (``parallel - 1`` partitions, plus the splits made when
@@ -60,7 +65,7 @@ from afas_profit.filters import Condition, Op, and_all
 from afas_profit.times import filter_value, parse_afas_datetime
 
 EARLIEST = datetime(1900, 1, 1)
-SHARE_KEEP_PAGES = 2  # pages of its own range a reader keeps when it shares the rest
+SHARE_KEEP_PAGES = 4  # pages a partition keeps when the rest of its range is shared
 EMPTY_PENDING = "empty_pending"  # in a checkpoint: the empty-R rows are not read yet
 
 
@@ -103,15 +108,18 @@ class Progress:
 
 @dataclass
 class _Partition:
-    """One contiguous range of R and the pages its worker has read, not yet emitted."""
+    """One contiguous range of R and the pages read from it, not yet emitted. One worker at a
+    time reads its next page."""
 
     lo: datetime
     hi: datetime
     seen: SeenRows = field(default_factory=SeenRows)
     items: list[list[HashedRow] | datetime] = field(default_factory=list)
-    assigned: bool = False
-    finished: bool = False
+    finished: bool = False  # its cursor is done: every page is in ``items``
     waiting: int = 0  # pages in ``items`` not yet taken by the emitting thread
+    busy: bool = False  # a worker is reading its next page
+    cursor: IncrementalCursor | None = None  # plans its requests, page after page
+    span: timedelta | None = None  # the stored time its last full page covered
 
 
 class WindowReader:
@@ -151,9 +159,7 @@ class WindowReader:
         self._cond = threading.Condition()
         self._partitions: list[_Partition] = []
         self._emitting: _Partition | None = None
-        self._reserved = 0  # pages requested or read and not yet emitted
-        self._hungry = 0
-        self._readers = 0
+        self._idle = 0  # workers waiting for a partition they may read
         self._stop = False
         self._error: BaseException | None = None
         self._last_shown: datetime | None = None
@@ -245,7 +251,7 @@ class WindowReader:
             return
         workers = [
             threading.Thread(target=self._work, name=f"{self.connector_id}-reader-{n}", daemon=True)
-            for n in range(min(self.parallel, max(len(self._partitions), self.parallel)))
+            for n in range(self.parallel)
         ]
         for worker in workers:
             worker.start()
@@ -259,74 +265,88 @@ class WindowReader:
                 worker.join()
 
     def _work(self) -> None:
+        """Read one page at a time from the frontmost partition that may be read, until all
+        are read: workers gather where records leave next."""
         while True:
             with self._cond:
-                part = self._next_unassigned()
-                while part is None and self._readers and not self._stop:
-                    self._hungry += 1
-                    self._cond.notify_all()
+                part = self._pick()
+                while part is None and not self._stop and not self._all_read():
+                    self._idle += 1
                     self._cond.wait()
-                    self._hungry -= 1
-                    part = self._next_unassigned()
+                    self._idle -= 1
+                    part = self._pick()
                 if part is None or self._stop:
                     self._cond.notify_all()
                     return
-                part.assigned = True
-                self._readers += 1
+                part.busy = True
+                cursor = part.cursor or self._cursor(part, part.seen)
+                part.cursor = cursor
+                if self._idle and part.span is not None and not cursor.dense:
+                    self._cut(part, cursor, part.span, pieces=self._idle)
+                request = cursor.request()
             try:
-                self._read(part)
+                page = cursor.hashed(self.client.get_rows(self.connector_id, request))
+                for _ in cursor.accept_hashed(page):
+                    pass  # the twin cursor emits; this one only plans the next request
             except BaseException as exc:  # handed to the emitting thread, which raises it
                 with self._cond:
                     self._error = self._error or exc
                     self._stop = True
-            finally:
-                with self._cond:
-                    part.finished = True
-                    self._readers -= 1
                     self._cond.notify_all()
-
-    def _next_unassigned(self) -> _Partition | None:
-        return next((p for p in self._partitions if not p.assigned), None)
-
-    def _read(self, part: _Partition) -> None:
-        cursor = self._cursor(part, part.seen)
-        span: timedelta | None = None  # the stored time one full page covered
-        while not cursor.done:
+                return
             with self._cond:
-                while (
-                    self._reserved >= self.parallel
-                    and (part is not self._emitting or part.waiting)
-                    and not self._stop
-                ):
-                    self._cond.wait()
-                if self._stop:
-                    return
-                unassigned = sum(1 for p in self._partitions if not p.assigned)
-                if self._hungry > unassigned and not cursor.dense and span is not None:
-                    self._share(part, cursor, span)
-                self._reserved += 1
-            page = cursor.hashed(self.client.get_rows(self.connector_id, cursor.request()))
-            if len(page) >= self.take:
-                span = parse_afas_datetime(page[-1][0]) - parse_afas_datetime(page[0][0])
-            for _ in cursor.accept_hashed(page):
-                pass  # the twin cursor emits; this one only plans the next request
-            with self._cond:
+                if len(page) >= self.take:
+                    part.span = parse_afas_datetime(page[-1][0]) - parse_afas_datetime(page[0][0])
                 part.items.append(page)
                 part.waiting += 1
+                part.busy = False
+                part.finished = cursor.done
                 self._cond.notify_all()
 
-    def _share(self, part: _Partition, cursor: IncrementalCursor, span: timedelta) -> None:
-        """Leave ``part`` about ``SHARE_KEEP_PAGES`` more pages (judged by the time its last full
-        page covered) and queue the rest, from a whole second on, right after it. Nothing is
-        cut when the rest looks no bigger than that."""
+    def _pick(self) -> _Partition | None:
+        """The frontmost partition not being read and not read to its end that may be read now:
+        while the pages held by it and the partitions before it (read or being read, not yet
+        emitted) stay under ``parallel`` and all pages held under ``2 * parallel``, or the
+        emitting one when it has nothing to give."""
+        total = sum(p.waiting + (1 if p.busy else 0) for p in self._partitions)
+        held = 0
+        for part in self._partitions:
+            held += part.waiting + (1 if part.busy else 0)
+            if part.busy or part.finished:
+                continue
+            if part is self._emitting and not part.waiting:
+                return part
+            if held < self.parallel and total < 2 * self.parallel:
+                return part
+        return None
+
+    def _all_read(self) -> bool:
+        return all(p.finished for p in self._partitions)
+
+    def _cut(
+        self, part: _Partition, cursor: IncrementalCursor, span: timedelta, pieces: int
+    ) -> None:
+        """Leave ``part`` about ``SHARE_KEEP_PAGES`` pages (judged by the time its last full
+        page covered) and queue the rest after it, cut at whole seconds into ``pieces`` parts of
+        that size (the last one takes what remains), for idle workers to read near the front.
+        Nothing is cut when the rest looks no bigger than that."""
         end = cursor.hi
         if self._last_shown is not None:
             end = min(end, _whole_second(self._last_shown) + ONE_SECOND)
-        cut = _whole_second(cursor.lo + SHARE_KEEP_PAGES * max(span, ONE_SECOND))
+        step = SHARE_KEEP_PAGES * max(span, ONE_SECOND)
+        cut = _whole_second(cursor.lo + step)
         if cut <= cursor.lo + ONE_SECOND or cut >= end or cut >= cursor.hi:
             return
-        upper = _Partition(cut, cursor.hi)
-        self._partitions.insert(self._partitions.index(part) + 1, upper)
+        queued: list[_Partition] = []
+        start = cut
+        while start < cursor.hi:
+            stop = _whole_second(start + step)
+            if len(queued) == pieces - 1 or stop >= end or stop <= start:
+                stop = cursor.hi
+            queued.append(_Partition(start, stop))
+            start = stop
+        at = self._partitions.index(part) + 1
+        self._partitions[at:at] = queued
         cursor.hi = cut
         part.hi = cut
         part.items.append(cut)  # tells the twin cursor, in page order
@@ -361,7 +381,6 @@ class WindowReader:
                 part.items[taken] = []  # emitted pages are not kept
                 taken += 1
                 if isinstance(item, list):
-                    self._reserved -= 1
                     part.waiting -= 1
                     self._cond.notify_all()
             if isinstance(item, datetime):

@@ -379,8 +379,8 @@ def test_a_slow_consumer_holds_a_bounded_number_of_pages(
             time.sleep(0.02)  # the consumer: slower than the sandbox
     assert len(consumed) == len(truth)
     # Requested or read ahead: ``parallel``, the emitting worker's one page beyond, and the
-    # page being emitted (window.py: "At most ``parallel + 2`` pages ... are held").
-    bound = parallel + 2
+    # page being emitted (window.py: "At most ``2 * parallel + 2`` pages ... are held").
+    bound = 2 * parallel + 2
     assert most <= bound, f"{most} pages held (read, not yet emitted) at once; at most {bound}"
 
 
@@ -417,12 +417,12 @@ def test_a_fault_after_some_pages_raises_in_the_caller_after_a_prefix(
     truth = expected(sandbox, place(sandbox, [at(i * 2 + 0.3) for i in range(300)]))
     answered = Counter[str]()
 
-    def break_after_four(page: Page) -> None:
+    def break_after_twelve(page: Page) -> None:
         answered["pages"] += 1
-        if answered["pages"] == 6:  # 2 probes, then 4 pages
+        if answered["pages"] == 14:  # 2 probes, then 12 pages (the first partition's among them)
             sandbox.faults.add(status=500, connector=CONNECTOR, external_message=message)
 
-    PageLog(sandbox, after=break_after_four)
+    PageLog(sandbox, after=break_after_twelve)
     client = client_for(sandbox, retry=RetryPolicy(max_tries=2, base_wait_seconds=0.0))
     emitted: list[Row] = []
     rows = window_reader(client, take=10, parallel=4).rows()
