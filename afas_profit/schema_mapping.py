@@ -2,19 +2,22 @@
 
 Dates become ``format: date``, times ``format: time`` and datetimes ``format: date-time``
 (controlType 4 / 7 / 8, afas-rest-api.md section 4); decimals are numbers (records carry them as
-``Decimal``, so money keeps every digit) with the places metainfo declares as ``multipleOf``
-(``decimals: 2`` → ``0.01``, a ``Decimal`` so validators compare exactly; target-duckdb-afas
-types the column ``DECIMAL(38, 2)`` from it). A decimal field that declares 0 places gets no
-``multipleOf``: loaders then use their own default scale. Blobs are base64 strings. Every field
-is nullable: AFAS sends ``null`` for empty values.
+``Decimal``, so money keeps every digit) with the places metainfo declares as the annotation
+``x-decimal-places`` (``decimals: 2`` → ``2``; target-duckdb-afas types the column
+``DECIMAL(38, 2)`` from it). Not ``multipleOf``: validators that read numbers as floats
+(singer-sdk's own test harness, many non-SDK targets) cannot divide by 0.01 exactly and refuse
+good values. A decimal field that declares 0 places gets none: loaders then use their own
+default scale. Blobs are base64 strings. Every field is nullable: AFAS sends ``null`` for empty
+values.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from afas_profit.metainfo import GetConnectorInfo, GetField
+
+DECIMAL_PLACES = "x-decimal-places"  # JSON Schema annotation: the places AFAS declares
 
 DELETED_AT = "_sdc_deleted_at"
 
@@ -36,7 +39,7 @@ def field_schema(field: GetField) -> dict[str, Any]:
     elif field.is_time:
         schema["format"] = "time"
     if field.data_type == "decimal" and field.decimals > 0:
-        schema["multipleOf"] = Decimal(1).scaleb(-field.decimals)
+        schema[DECIMAL_PLACES] = field.decimals
     schema["description"] = field.label
     return schema
 

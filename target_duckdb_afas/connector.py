@@ -79,9 +79,9 @@ class DuckDBConnector(SQLConnector):
     def jsonschema_to_sql(self) -> JSONSchemaToSQL:
         """Numbers → DECIMAL(38, places), integers → BIGINT, date-times → TIMESTAMPTZ.
 
-        The places are those the property's schema declares (``multipleOf``, see types.py)
-        while ``declared_decimal_places`` is on, else ``decimal_scale``. Dates are ``DATE``
-        and times ``TIME`` (the SDK's defaults).
+        The places are those the property's schema declares (``x-decimal-places`` or
+        ``multipleOf``, see types.py) while ``declared_decimal_places`` is on, else
+        ``decimal_scale``. Dates are ``DATE`` and times ``TIME`` (the SDK's defaults).
         """
         to_sql = JSONSchemaToSQL(max_varchar_length=None)
         scale = int(self.config.get("decimal_scale", DEFAULT_DECIMAL_SCALE))

@@ -40,7 +40,7 @@ class DecimalOutOfRangeError(ValueError):
 class DecimalColumn:
     precision: int
     scale: int
-    declared: int | None = None  # the places the property's schema declares (multipleOf)
+    declared: int | None = None  # the places the property's schema declares (types.py)
 
 
 def column_kinds(

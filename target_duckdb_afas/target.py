@@ -54,8 +54,8 @@ class TargetDuckDB(SQLTarget):
             default=True,
             title="Declared decimal places",
             description=f"Type a number column DECIMAL({DECIMAL_PRECISION}, p) with the places p "
-            "its schema declares as multipleOf (0.01: 2; tap-afas declares AFAS's decimals "
-            "this way). Off: every number column keeps decimal_scale places.",
+            "its schema declares (x-decimal-places, as tap-afas states AFAS's decimals, or "
+            "multipleOf: 0.01 is 2). Off: every number column keeps decimal_scale places.",
         ),
         th.Property(
             "default_target_schema",
