@@ -3,7 +3,8 @@
 Dates become ``format: date``, times ``format: time`` and datetimes ``format: date-time``
 (controlType 4 / 7 / 8, afas-rest-api.md section 4); decimals are numbers (records carry them as
 ``Decimal``, so money keeps every digit) with the places metainfo declares as the annotation
-``x-decimal-places`` (``decimals: 2`` → ``2``; target-duckdb-afas types the column
+``x-sql-datatype-properties: {"scale": 2}`` (``decimals: 2``; singer-sdk keeps this key in
+catalogs, SQL targets that do not know it ignore it, target-duckdb-afas types the column
 ``DECIMAL(38, 2)`` from it). Not ``multipleOf``: validators that read numbers as floats
 (singer-sdk's own test harness, many non-SDK targets) cannot divide by 0.01 exactly and refuse
 good values. A decimal field that declares 0 places gets none: loaders then use their own
@@ -17,7 +18,7 @@ from typing import Any
 
 from afas_profit.metainfo import GetConnectorInfo, GetField
 
-DECIMAL_PLACES = "x-decimal-places"  # JSON Schema annotation: the places AFAS declares
+SQL_TYPE_PROPERTIES = "x-sql-datatype-properties"  # singer-sdk's annotation, kept in catalogs
 
 DELETED_AT = "_sdc_deleted_at"
 
@@ -39,7 +40,7 @@ def field_schema(field: GetField) -> dict[str, Any]:
     elif field.is_time:
         schema["format"] = "time"
     if field.data_type == "decimal" and field.decimals > 0:
-        schema[DECIMAL_PLACES] = field.decimals
+        schema[SQL_TYPE_PROPERTIES] = {"scale": field.decimals}
     schema["description"] = field.label
     return schema
 

@@ -13,11 +13,11 @@ A singer-sdk ``SQLTarget`` on duckdb-engine. What lands in the file, and how it 
   columns, naive ``TIMESTAMP``) are adopted at the first run: tables move to ``main``, columns
   are renamed to the tap's names, and ``TIMESTAMP`` becomes ``TIMESTAMPTZ``.
 - Types: numbers ``DECIMAL(38, p)`` with the places ``p`` the property's schema declares
-  (``x-decimal-places``, as tap-afas states AFAS's ``decimals``, or ``multipleOf``), else
-  ``decimal_scale``; a value with more places stops the load, never rounded. Integers
-  ``BIGINT``, dates ``DATE``, times ``TIME``, date-times ``TIMESTAMP WITH TIME ZONE`` (the
-  instant; a client shows it in its own zone), booleans ``BOOLEAN``, strings, objects and
-  arrays ``VARCHAR`` (JSON text).
+  (the ``x-sql-datatype-properties`` scale, as tap-afas states AFAS's ``decimals``, or
+  ``multipleOf``), else ``decimal_scale``; a value with more places stops the load, never
+  rounded. Integers ``BIGINT``, dates ``DATE``, times ``TIME``, date-times
+  ``TIMESTAMP WITH TIME ZONE`` (the instant; a client shows it in its own zone), booleans
+  ``BOOLEAN``, strings, objects and arrays ``VARCHAR`` (JSON text).
 - Loads: each batch is written as JSON lines and read by DuckDB's ``read_json`` with the
   table's column types, in one transaction; every record of a batch lands (no CSV sniffer),
   upserts keep the batch's last record per key. Each table is reflected once per sink set-up

@@ -79,7 +79,7 @@ class DuckDBConnector(SQLConnector):
     def jsonschema_to_sql(self) -> JSONSchemaToSQL:
         """Numbers → DECIMAL(38, places), integers → BIGINT, date-times → TIMESTAMPTZ.
 
-        The places are those the property's schema declares (``x-decimal-places`` or
+        The places are those the property's schema declares (its scale annotation or
         ``multipleOf``, see types.py) while ``declared_decimal_places`` is on, else
         ``decimal_scale``. Dates are ``DATE`` and times ``TIME`` (the SDK's defaults).
         """

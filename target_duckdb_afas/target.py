@@ -54,8 +54,9 @@ class TargetDuckDB(SQLTarget):
             default=True,
             title="Declared decimal places",
             description=f"Type a number column DECIMAL({DECIMAL_PRECISION}, p) with the places p "
-            "its schema declares (x-decimal-places, as tap-afas states AFAS's decimals, or "
-            "multipleOf: 0.01 is 2). Off: every number column keeps decimal_scale places.",
+            "its schema declares (x-sql-datatype-properties scale, as tap-afas states AFAS's "
+            "decimals, or multipleOf: 0.01 is 2). Off: every number column keeps decimal_scale "
+            "places.",
         ),
         th.Property(
             "default_target_schema",

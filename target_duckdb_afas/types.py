@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 DECIMAL_PRECISION = 38  # DuckDB's widest DECIMAL
-DECIMAL_PLACES = "x-decimal-places"  # the annotation tap-afas writes (afas_profit.schema_mapping)
+SQL_TYPE_PROPERTIES = "x-sql-datatype-properties"  # {"scale": places}: what tap-afas writes
 TIMESTAMPTZ = "TIMESTAMP WITH TIME ZONE"
 VARCHAR = "VARCHAR"
 INTEGER_WIDTHS = {"TINYINT": 1, "SMALLINT": 2, "INTEGER": 4, "BIGINT": 8, "HUGEINT": 16}
@@ -37,19 +37,23 @@ _DECIMAL = re.compile(r"^(?:DECIMAL|NUMERIC)\((\d+),(\d+)\)$")
 
 def declared_places(property_schema: Mapping[str, Any]) -> int | None:
     """The decimal places a number property's schema declares: the annotation
-    ``x-decimal-places`` (tap-afas states AFAS's ``decimals`` so), else ``multipleOf``.
+    ``x-sql-datatype-properties: {"scale": p}`` (tap-afas states AFAS's ``decimals`` so), else
+    ``multipleOf``.
 
     A multiple of 0.01 (or of 0.25) has at most 2 places, a multiple of 5 none. ``None`` when
     the schema declares neither, or no usable number, or more places than a DECIMAL(38, scale)
     column can keep. (In an ``anyOf``, the first option's that has one, as the SDK types a
     column by its first typed option.)
     """
-    places = property_schema.get(DECIMAL_PLACES)
+    annotation = property_schema.get(SQL_TYPE_PROPERTIES)
+    places = annotation.get("scale") if isinstance(annotation, Mapping) else None
     if isinstance(places, int) and not isinstance(places, bool):
         return places if 0 <= places < DECIMAL_PRECISION else None
     if "multipleOf" not in property_schema:
         for option in property_schema.get("anyOf", ()):
-            if isinstance(option, Mapping) and ("multipleOf" in option or DECIMAL_PLACES in option):
+            if isinstance(option, Mapping) and (
+                "multipleOf" in option or SQL_TYPE_PROPERTIES in option
+            ):
                 return declared_places(option)
         return None
     multiple = property_schema.get("multipleOf")

@@ -7,6 +7,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from singer_sdk.singerlib import Schema
 
 from afas_profit.metainfo import parse_get_connector
 from afas_profit.schema_mapping import DELETED_AT, field_schema, schema_from_metainfo
@@ -125,12 +126,14 @@ def test_schema_from_metainfo_is_nullable_labelled_and_validates_rows() -> None:
 def test_decimal_fields_declare_their_places_as_an_annotation(
     data_type: str, decimals: int, places: int | None
 ) -> None:
-    """metainfo ``decimals`` → ``x-decimal-places`` (warehouse loaders read it as the column's
-    scale); no ``multipleOf``, so a validator reading numbers as floats accepts every value."""
+    """metainfo ``decimals`` → ``x-sql-datatype-properties: {"scale": n}`` (warehouse loaders read
+    it as the column's scale; singer-sdk's catalog keeps it); no ``multipleOf``, so a validator
+    reading numbers as floats accepts every value."""
     raw = {**_metainfo_field("Amount", data_type, 1, "Bedrag"), "decimals": decimals}
     schema = schema_from_metainfo(parse_get_connector("C", {"fields": [raw]}))
     prop = schema["properties"]["Amount"]
-    assert prop.get("x-decimal-places") == places
+    assert prop.get("x-sql-datatype-properties") == (None if places is None else {"scale": places})
+    assert Schema.from_dict(prop).to_dict() == prop, "singer-sdk's catalog keeps it"
     assert "multipleOf" not in prop
     values = (1234.56, 0.07, 7, Decimal("0.07"), 19.99) if data_type == "decimal" else (7,)
     for value in values:
