@@ -209,11 +209,7 @@ class ProfitClient:
                     reason = "the answer is not JSON (truncated?)"
                     self._retry_or_raise(what, attempt, reason, None)
                     continue
-            info = parse_error_body(response.status_code, response.content)
-            message = failure_message(what, info, error, self.environment.base_url)
-            if not issubclass(error, AFASServerError):
-                raise error(message, info)
-            self._retry_or_raise(what, attempt, _status_reason(info), info, message)
+            self._refused_get(what, attempt, response.status_code, response.content)
         raise AFASAPIError(f"{what} failed")  # pragma: no cover - the loop returns or raises
 
     def download(
@@ -253,18 +249,13 @@ class ProfitClient:
                 self._retry_or_raise(what, attempt, f"the answer is incomplete: {exc}", None)
                 continue
             status = response.status_code
-            info = parse_error_body(status, body)
             if status == 404:
                 raise AFASNotFoundError(
                     f"{what}: AFAS answered 404: the file does not exist (any more), or the "
                     "token's user may not read it.",
-                    info,
+                    parse_error_body(status, body),
                 )
-            error = classify_response(status, body) or AFASServerError
-            message = failure_message(what, info, error, self.environment.base_url)
-            if not issubclass(error, AFASServerError):
-                raise error(message, info)
-            self._retry_or_raise(what, attempt, _status_reason(info), info, message)
+            self._refused_get(what, attempt, status, body)
         raise AFASAPIError(f"{what} failed")  # pragma: no cover - the loop returns or raises
 
     def get_rows(self, connector_id: str, request: PageRequest) -> list[Row]:
@@ -375,6 +366,15 @@ class ProfitClient:
         raise AFASServerError(f"{what} failed")  # pragma: no cover - the loop returns or raises
 
     # -- retries -----------------------------------------------------------------------------
+
+    def _refused_get(self, what: str, attempt: int, status: int, body: bytes | None) -> None:
+        """A GET answered with an error: raise it when definitive, else wait for the retry."""
+        info = parse_error_body(status, body)
+        error = classify_response(status, body) or AFASServerError
+        message = failure_message(what, info, error, self.environment.base_url)
+        if not issubclass(error, AFASServerError):
+            raise error(message, info)
+        self._retry_or_raise(what, attempt, _status_reason(info), info, message)
 
     def _retry_or_raise(
         self,

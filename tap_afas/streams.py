@@ -148,21 +148,19 @@ class GetConnectorStream(Stream):
             )
 
     def _empty_rows(self, replication_key: str) -> Cursor:
-        """The rows no window reaches: ``replication_key`` is empty (by key, or in one go)."""
-        extra = (*self.plan.filters, Condition(replication_key, Op.EMPTY))
+        """The rows no window reaches: ``replication_key`` is empty."""
+        return self._table_cursor((*self.plan.filters, Condition(replication_key, Op.EMPTY)))
+
+    def _full_table(self) -> Iterator[dict[str, Any]]:
+        cursor = self._table_cursor(self.plan.filters)
+        while not cursor.done:
+            yield from cursor.accept(self.client.get_rows(self.connector.id, cursor.request()))
+
+    def _table_cursor(self, extra: tuple[Condition, ...]) -> Cursor:
+        """Every row matching ``extra``: by key, or in one request when no key is known."""
         if self.primary_keys:
             return KeysetCursor(self.primary_keys, take=self.plan.take, extra=extra)
         return SingleRequestCursor([f.id for f in self.connector.fields], extra=extra)
-
-    def _full_table(self) -> Iterator[dict[str, Any]]:
-        plan = self.plan
-        cursor: Cursor = (
-            KeysetCursor(plan.keys, take=plan.take, extra=plan.filters)
-            if plan.keys
-            else SingleRequestCursor([f.id for f in self.connector.fields], extra=plan.filters)
-        )
-        while not cursor.done:
-            yield from cursor.accept(self.client.get_rows(self.connector.id, cursor.request()))
 
     def _deleted_records(self, state: dict[str, Any], hi: datetime) -> Iterator[dict[str, Any]]:
         assert self.deletes is not None
