@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -197,14 +197,17 @@ class IncrementalCursor(Cursor):
         r = self.replication_key
         return [(str(row.get(r)), row_hash(row), row) for row in rows]
 
-    def accept_hashed(self, page: list[HashedRow]) -> Iterator[Row]:
+    def accept_hashed(self, page: Iterable[HashedRow]) -> Iterator[Row]:
         """``accept`` for a page already ``hashed`` (two cursors can share the work)."""
         return self._emit(page)
 
-    def _emit(self, page: list[HashedRow]) -> Iterator[Row]:
-        """Yield the page's rows (shown R, hash, row) not emitted before; then move on."""
+    def _emit(self, page: Iterable[HashedRow]) -> Iterator[Row]:
+        """Yield the page's rows (shown R, hash, row) not emitted before; then move on. The
+        page is iterated once, in order (a reader may decode its rows as they are asked for)."""
         page_start = self.lo
+        count = 0
         for shown, digest, row in page:
+            count += 1
             if self.seen.consume(shown, digest):
                 continue  # emitted before, and still in progress["seen"]
             self._track(shown, digest)
@@ -214,7 +217,7 @@ class IncrementalCursor(Cursor):
             self._reset_tail()
             self.dense = False
             self.done = self.lo >= self.hi
-        elif len(page) < self.take:
+        elif count < self.take:
             self.done = True
         elif self._frontier is not None and self._frontier - ONE_SECOND > page_start:
             self.lo = self._frontier - ONE_SECOND

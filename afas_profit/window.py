@@ -43,14 +43,13 @@ from), so those rows can be emitted twice after such a stop.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from afas_profit.client import ProfitClient
+from afas_profit.client import Page, ProfitClient, decode_row
 from afas_profit.cursor import (
     ONE_SECOND,
     Cursor,
@@ -59,13 +58,15 @@ from afas_profit.cursor import (
     PageRequest,
     Row,
     SeenRows,
+    row_hash,
 )
 from afas_profit.errors import AFASConfigError
 from afas_profit.filters import Condition, Op, and_all
 from afas_profit.times import filter_value, parse_afas_datetime
 
 EARLIEST = datetime(1900, 1, 1)
-SHARE_KEEP_PAGES = 4  # pages a partition keeps when the rest of its range is shared
+PIECE_PAGES = 0.85  # a piece is cut to hold about this many pages, by the density last read
+GROWTH = 4  # a piece after a page with few rows covers at most this many times more time
 EMPTY_PENDING = "empty_pending"  # in a checkpoint: the empty-R rows are not read yet
 
 
@@ -106,6 +107,24 @@ class Progress:
         return cls(lo, parsed, bool(value.get(EMPTY_PENDING)))
 
 
+@dataclass(frozen=True, slots=True)
+class _HeldPage:
+    """A page read ahead, as held until it is emitted: each row's JSON text, shown R and
+    content hash (read by the worker, which does not keep the decoded rows)."""
+
+    page: Page
+    marks: list[HashedRow]  # (shown R, hash, NO_ROW)
+
+    def __iter__(self) -> Iterator[HashedRow]:
+        """The rows as (shown R, hash, row), each decoded as it is asked for."""
+        for (shown, digest, _), raw in zip(self.marks, self.page.raw_rows, strict=True):
+            yield (shown, digest, decode_row(raw))
+
+
+NO_ROW: Row = {}  # in a worker's marks: the row itself is decoded again when it is emitted
+EMITTED = _HeldPage(Page([]), [])  # what an emitted page's place in a partition holds
+
+
 @dataclass
 class _Partition:
     """One contiguous range of R and the pages read from it, not yet emitted. One worker at a
@@ -114,12 +133,12 @@ class _Partition:
     lo: datetime
     hi: datetime
     seen: SeenRows = field(default_factory=SeenRows)
-    items: list[list[HashedRow] | datetime] = field(default_factory=list)
+    items: list[_HeldPage | datetime] = field(default_factory=list)
     finished: bool = False  # its cursor is done: every page is in ``items``
     waiting: int = 0  # pages in ``items`` not yet taken by the emitting thread
     busy: bool = False  # a worker is reading its next page
+    pages: int = 0  # pages read from it
     cursor: IncrementalCursor | None = None  # plans its requests, page after page
-    span: timedelta | None = None  # the stored time its last full page covered
 
 
 class WindowReader:
@@ -159,7 +178,10 @@ class WindowReader:
         self._cond = threading.Condition()
         self._partitions: list[_Partition] = []
         self._emitting: _Partition | None = None
-        self._idle = 0  # workers waiting for a partition they may read
+        self._front = 0  # index of the emitting partition
+        self._span: timedelta | None = None  # stored time one page covered, last read
+        self._floor = lo
+        self._end_probe = "todo"  # todo, running, done
         self._stop = False
         self._error: BaseException | None = None
         self._last_shown: datetime | None = None
@@ -201,52 +223,36 @@ class WindowReader:
     # -- planning ----------------------------------------------------------------------------
 
     def _plan(self) -> list[_Partition]:
-        whole = _Partition(self.lo, self.hi, self._seen)
-        if self.parallel == 1:
-            return [whole]
-        first = self._probe(ascending=True)
-        if first is None:
-            return []  # nothing in the window
-        last = self._probe(ascending=False) or first
-        self._last_shown = last
-        start = max(_whole_second(first), self.lo)
-        span = (last - start).total_seconds()
-        if span < 2:
-            return [whole]
-        bounds = sorted(
-            {
-                _whole_second(start + timedelta(seconds=span * k / self.parallel))
-                for k in range(1, self.parallel)
-            }
-            - {self.lo}
-        )
-        # Rows emitted before a resume (``seen``) show at most ``newest``, so they are stored
-        # before ``newest + 0.5 s``: no boundary before that, or a later partition reads them again.
+        """One partition, the whole window: it is cut into pieces as pages show its density."""
         newest = max([self.lo, *(parse_afas_datetime(s) for s in self._seen.as_state())])
-        edges = [self.lo, *[b for b in bounds if newest < b < self.hi], self.hi]
-        parts = [_Partition(a, b) for a, b in itertools.pairwise(edges)]
-        parts[0].seen = self._seen
-        return parts
+        # Rows emitted before a resume (``seen``) show at most ``newest``, so they are stored
+        # before ``newest + 0.5 s``: no cut before that, or a later piece reads them again.
+        self._floor = _whole_second(newest) + ONE_SECOND
+        self._end_probe = "todo"
+        return [_Partition(self.lo, self.hi, self._seen)]
 
-    def _probe(self, *, ascending: bool) -> datetime | None:
+    def _probe_end(self) -> None:
+        """The last shown R in the window (``take=1`` ordered by R descending): pieces are not
+        cut beyond it, where the window has no rows."""
         r = self.replication_key
         bounds = [
             Condition(r, Op.AT_LEAST, filter_value(self.lo)),
             Condition(r, Op.LESS, filter_value(self.hi)),
         ]
-        order = (r, *self.keys) if ascending else (f"-{r}",)
-        request = PageRequest(and_all([bounds], self.extra), order, skip=0, take=1)
+        request = PageRequest(and_all([bounds], self.extra), (f"-{r}",), skip=0, take=1)
         rows = self.client.get_rows(self.connector_id, request)
         shown = rows[0].get(r) if rows else None
-        return parse_afas_datetime(str(shown)) if shown else None
+        last = parse_afas_datetime(str(shown)) if shown else self.lo
+        with self._cond:
+            self._last_shown = last
+            self._end_probe = "done"
+            self._cond.notify_all()
 
     # -- reading (worker threads) ------------------------------------------------------------
 
     def _window(self) -> Iterator[Row]:
         self._partitions = self._plan()
-        if not self._partitions:
-            return
-        if len(self._partitions) == 1 and self.parallel == 1:
+        if self.parallel == 1:
             yield from self._read_here(self._partitions[0])
             return
         workers = [
@@ -265,29 +271,39 @@ class WindowReader:
                 worker.join()
 
     def _work(self) -> None:
-        """Read one page at a time from the frontmost partition that may be read, until all
-        are read: workers gather where records leave next."""
+        """Read one page at a time from the frontmost piece that may be read, until all are
+        read; a worker without a piece asks for the window's last shown R once."""
         while True:
             with self._cond:
                 part = self._pick()
-                while part is None and not self._stop and not self._all_read():
-                    self._idle += 1
+                while (
+                    part is None
+                    and self._end_probe != "todo"
+                    and not self._stop
+                    and not self._all_read()
+                ):
                     self._cond.wait()
-                    self._idle -= 1
                     part = self._pick()
-                if part is None or self._stop:
+                if self._stop or (part is None and (self._end_probe != "todo" or self._all_read())):
                     self._cond.notify_all()
                     return
-                part.busy = True
-                cursor = part.cursor or self._cursor(part, part.seen)
-                part.cursor = cursor
-                if self._idle and part.span is not None and not cursor.dense:
-                    self._cut(part, cursor, part.span, pieces=self._idle)
-                request = cursor.request()
+                if part is None:
+                    self._end_probe = "running"
+                else:
+                    part.busy = True
+                    cursor = part.cursor or self._cursor(part, part.seen)
+                    part.cursor = cursor
+                    self._split(part, cursor)
+                    request = cursor.request()
             try:
-                page = cursor.hashed(self.client.get_rows(self.connector_id, request))
+                if part is None:
+                    self._probe_end()
+                    continue
+                answer = self.client.get_page(self.connector_id, request)
+                page = [self._mark(decode_row(raw)) for raw in answer.raw_rows]
                 for _ in cursor.accept_hashed(page):
                     pass  # the twin cursor emits; this one only plans the next request
+                held = _HeldPage(answer, page)
             except BaseException as exc:  # handed to the emitting thread, which raises it
                 with self._cond:
                     self._error = self._error or exc
@@ -295,58 +311,73 @@ class WindowReader:
                     self._cond.notify_all()
                 return
             with self._cond:
-                if len(page) >= self.take:
-                    part.span = parse_afas_datetime(page[-1][0]) - parse_afas_datetime(page[0][0])
-                part.items.append(page)
+                self._learn(request, page)
+                part.items.append(held)
+                part.pages += 1
                 part.waiting += 1
                 part.busy = False
                 part.finished = cursor.done
                 self._cond.notify_all()
 
     def _pick(self) -> _Partition | None:
-        """The frontmost partition not being read and not read to its end that may be read now:
-        while the pages held by it and the partitions before it (read or being read, not yet
-        emitted) stay under ``parallel`` and all pages held under ``2 * parallel``, or the
-        emitting one when it has nothing to give."""
-        total = sum(p.waiting + (1 if p.busy else 0) for p in self._partitions)
-        held = 0
-        for part in self._partitions:
-            held += part.waiting + (1 if part.busy else 0)
+        """The frontmost piece not being read and not read to its end, if it may be read now:
+        while all pages held (read or being read, not yet emitted) number at most ``parallel``,
+        or when it is the emitting one and has nothing to give."""
+        parts = self._partitions[self._front :]
+        held = sum(p.waiting + (1 if p.busy else 0) for p in parts)
+        for part in parts:
             if part.busy or part.finished:
                 continue
             if part is self._emitting and not part.waiting:
                 return part
-            if held < self.parallel and total < 2 * self.parallel:
-                return part
+            return part if held <= self.parallel else None
         return None
 
     def _all_read(self) -> bool:
-        return all(p.finished for p in self._partitions)
+        return all(p.finished for p in self._partitions[self._front :])
 
-    def _cut(
-        self, part: _Partition, cursor: IncrementalCursor, span: timedelta, pieces: int
-    ) -> None:
-        """Leave ``part`` about ``SHARE_KEEP_PAGES`` pages (judged by the time its last full
-        page covered) and queue the rest after it, cut at whole seconds into ``pieces`` parts of
-        that size (the last one takes what remains), for idle workers to read near the front.
-        Nothing is cut when the rest looks no bigger than that."""
+    def _mark(self, row: Row) -> HashedRow:
+        """What the cursors read of a row: its shown R and content hash."""
+        return (str(row.get(self.replication_key)), row_hash(row), NO_ROW)
+
+    def _learn(self, request: PageRequest, page: list[HashedRow]) -> None:
+        """The stored time one page of rows covers, from the page just read: a full page covers
+        its request's start to its last shown R; a shorter one its request's range per row."""
+        lo, hi = (parse_afas_datetime(str(c.value)) for c in request.where[0][:2])
+        if len(page) >= self.take:
+            if self._span is None:  # the window's first page: not the time before its rows
+                lo = max(lo, parse_afas_datetime(page[0][0]))
+            self._span = max(parse_afas_datetime(page[-1][0]) - lo, ONE_SECOND)
+            return
+        if self._last_shown is not None:
+            hi = min(hi, _whole_second(self._last_shown) + ONE_SECOND)
+        if hi <= lo:
+            return
+        # Few rows or none (a gap): the next piece covers more, at most GROWTH times more.
+        span = (hi - lo) * self.take / len(page) if page else GROWTH * (hi - lo)
+        if self._span is not None:
+            span = min(span, GROWTH * self._span)
+        self._span = max(span, ONE_SECOND)
+
+    def _split(self, part: _Partition, cursor: IncrementalCursor) -> None:
+        """Leave ``part`` about ``PIECE_PAGES`` of a page of its range (by the span the last
+        page read covered) and queue the rest right after it, where the next worker cuts again:
+        workers spread over the pieces at the front, where records leave next. Nothing is cut
+        before the density is known, inside a stored second read whole, or when the rest would
+        be less than half a piece."""
+        if self._span is None or cursor.dense:
+            return
         end = cursor.hi
         if self._last_shown is not None:
             end = min(end, _whole_second(self._last_shown) + ONE_SECOND)
-        step = SHARE_KEEP_PAGES * max(span, ONE_SECOND)
-        cut = _whole_second(cursor.lo + step)
-        if cut <= cursor.lo + ONE_SECOND or cut >= end or cut >= cursor.hi:
+        # Rows a cursor has emitted are stored before lo + 1.5 s (it continues one second
+        # before the newest shown value it emitted); a piece not read yet has emitted none.
+        margin = ONE_SECOND if part.pages == 0 and not part.seen.buckets else 2 * ONE_SECOND
+        length = self._span * PIECE_PAGES
+        cut = max(_whole_second(cursor.lo + length), cursor.lo + margin, self._floor)
+        if cut >= cursor.hi or end - cut < length / 2:
             return
-        queued: list[_Partition] = []
-        start = cut
-        while start < cursor.hi:
-            stop = _whole_second(start + step)
-            if len(queued) == pieces - 1 or stop >= end or stop <= start:
-                stop = cursor.hi
-            queued.append(_Partition(start, stop))
-            start = stop
-        at = self._partitions.index(part) + 1
-        self._partitions[at:at] = queued
+        self._partitions.insert(self._partitions.index(part) + 1, _Partition(cut, cursor.hi))
         cursor.hi = cut
         part.hi = cut
         part.items.append(cut)  # tells the twin cursor, in page order
@@ -362,6 +393,7 @@ class WindowReader:
                     return
                 part = self._partitions[index]
                 self._emitting = part
+                self._front = index
                 self._cond.notify_all()
             twin = self._cursor(part, part.seen, progress=self._progress)
             yield from self._emit_partition(part, twin)
@@ -378,9 +410,9 @@ class WindowReader:
                 if taken >= len(part.items):
                     return
                 item = part.items[taken]
-                part.items[taken] = []  # emitted pages are not kept
+                part.items[taken] = EMITTED  # emitted pages are not kept
                 taken += 1
-                if isinstance(item, list):
+                if isinstance(item, _HeldPage):
                     part.waiting -= 1
                     self._cond.notify_all()
             if isinstance(item, datetime):

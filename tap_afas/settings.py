@@ -305,7 +305,9 @@ class TapSettings:
         if self.page_size:
             return int(self.page_size)
         guided = max(MIN_PAGE_SIZE, min(MAX_PAGE_SIZE, PAGE_CELLS // max(field_count, 1)))
-        return max(MIN_PAGE_SIZE, guided // self.max_parallel_requests) if shared else guided
+        if not shared:
+            return guided
+        return max(MIN_PAGE_SIZE, guided * 2 // (self.max_parallel_requests + 1))
 
     def select(self, available: Sequence[ConnectorRef]) -> list[str]:
         """The connector ids to sync; an explicitly named unknown id is an error."""

@@ -12,12 +12,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from singer_sdk import Stream, Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from typing_extensions import override
 
 from afas_profit.client import ProfitClient
 from tap_afas.console import ConsoleChecks, run_console
 from tap_afas.file_streams import file_streams
+from tap_afas.output import BufferedWriter
 from tap_afas.settings import TapSettings, tap_config_schema
 from tap_afas.state_and_catalog import check_catalog, check_state
 from tap_afas.streams import GetConnectorStream
@@ -28,7 +28,7 @@ class TapAFAS(Tap):
 
     name = "tap-afas"
     config_jsonschema = tap_config_schema()
-    message_writer_class = MsgSpecWriter
+    message_writer_class = BufferedWriter
 
     def __init__(self, *args: Any, clock: Callable[[], datetime] | None = None, **kwargs: Any):
         """``clock`` gives the time now in UTC (default: the system clock; tests set it)."""

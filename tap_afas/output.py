@@ -1,0 +1,68 @@
+"""``BufferedWriter``: the Singer messages tap-afas writes to stdout, in batches of lines.
+
+singer-sdk's msgspec writer flushes stdout after every message: one ``write`` system call per
+record, the largest single cost of a record at zero latency (about 17 µs of 29 µs measured with
+cProfile on 100,000 Profit_Transactions rows). This writer keeps RECORD lines in a buffer and
+writes them in one call when the buffer reaches ``FLUSH_BYTES``, when ``FLUSH_SECONDS`` have
+passed since the last write, at any other message (STATE, SCHEMA, ACTIVATE_VERSION, BATCH) and
+at exit. Order is kept: a STATE line always leaves after the records before it, in the same
+write, so a target never sees a bookmark before its records; records still in the buffer when
+the process is killed were not followed by a STATE, so a resumed sync reads them again.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import threading
+import time
+import weakref
+
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.singerlib import Message, RecordMessage
+from typing_extensions import override
+
+FLUSH_BYTES = 256 * 1024
+FLUSH_SECONDS = 0.5
+_WRITERS: weakref.WeakSet[BufferedWriter] = weakref.WeakSet()
+
+
+class BufferedWriter(MsgSpecWriter):
+    """singer-sdk's msgspec writer, writing RECORD lines in batches (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._lock = threading.Lock()
+        self._last_write = time.monotonic()
+        _WRITERS.add(self)
+
+    @override
+    def write_message(self, message: Message) -> None:
+        line = self.format_message(message)
+        with self._lock:
+            self._buffer += line
+            if (
+                isinstance(message, RecordMessage)
+                and len(self._buffer) < FLUSH_BYTES
+                and time.monotonic() - self._last_write < FLUSH_SECONDS
+            ):
+                return
+            self._write()
+
+    def flush(self) -> None:
+        """Write what is buffered (called at exit, and by tests that read stdout mid-sync)."""
+        with self._lock:
+            self._write()
+
+    def _write(self) -> None:
+        if self._buffer:
+            sys.stdout.buffer.write(self._buffer)
+            self._buffer.clear()
+        sys.stdout.flush()
+        self._last_write = time.monotonic()
+
+
+@atexit.register
+def _flush_all() -> None:
+    for writer in list(_WRITERS):
+        writer.flush()
