@@ -1,38 +1,41 @@
-"""Reading a GetConnector's window ``lo <= R < hi`` in partitions, in parallel, emitted in order.
+"""Reading a GetConnector's window ``lo <= R < hi`` in pieces, in parallel, emitted in order.
 
 ``WindowReader`` owns a stream's incremental read and its checkpoint:
 
-- **Plan.** Two cheap probes (``take=1`` ordered by R ascending, then descending) find the first
-  and last shown R in the window; the seconds between them are cut into ``parallel`` partitions
-  ``[lo, b1), [b1, b2), …, [bn, hi)``. Boundaries are whole seconds of stored R, and AFAS filters
-  compare stored values, so a row belongs to exactly one partition whatever it shows. No count,
-  no ``skip``.
-- **Read.** ``parallel`` worker threads read pages: each takes the frontmost partition that no
-  one is reading and that is not read to its end, reads its next page with the partition's own
-  exact ``IncrementalCursor`` (see ``afas_profit.cursor``: nothing missed or doubled within it),
-  and puts it back. When workers are idle, a partition about to be read keeps about four pages
-  of its range (judged by the stored time its last full page covered) and the rest is cut at
-  whole seconds into pieces for them, queued right after it, so workers gather where records
-  leave next. Requests in flight are further bounded
-  by the client for the whole process.
-- **Emit.** The calling thread emits partition 1's rows as their pages arrive, then partition
-  2's, and so on: rows leave in R order per partition and partitions in R order, so a bookmark
-  only moves forward. Each page is checked a second time by a twin cursor in the calling thread
-  (fed the same hashed pages, in the same order): its progress is the checkpoint, exact row by
-  row, and is the one ``checkpoint()`` returns. As partitions are contiguous and emitted in
-  order, "the partitions completed and the position inside the current one" is one position:
-  the current partition's ``lo`` and ``seen``. A resumed sync plans ``[lo, hi)`` again.
-- **Memory.** A partition may be read while the pages held by it and the partitions before it
-  (read or being read, not yet emitted) number fewer than ``parallel``; the emitting one may go
-  one page beyond when it has nothing waiting, and no more than ``2 * parallel`` are held in
-  all. So at most ``2 * parallel + 2`` pages of ``take`` rows are held (with the page being
-  emitted), whatever the data size; the tap's pages are AFAS's guided size shared
-  by the ``parallel`` requests, so that is about two guided pages.
+- **Pieces.** The window starts as one piece ``[lo, hi)``. Once a page has shown how much
+  stored time a page of rows covers (its density), a worker about to read a piece leaves it about
+  ``PIECE_PAGES`` of a page of its range and queues the rest right after it, where the next
+  worker cuts again: workers spread over consecutive pieces at the front, where records leave
+  next, and a piece denser than expected is cut again when it is read on. Cuts are whole
+  seconds of stored R, and AFAS filters compare stored values, so a row belongs to exactly one
+  piece whatever it shows; never closer than the rows a piece's cursor has emitted (they are
+  stored before its ``lo`` + 1.5 s), nor inside what a resumed checkpoint saw. One probe
+  (``take=1`` ordered by R descending), sent once the first page is in and was full, finds the
+  last shown R, so no piece is cut where the window has no rows. No count, no ``skip``.
+- **Read.** ``parallel`` worker threads read pages: each takes the frontmost piece that no one is
+  reading and that is not read to its end, reads its next page with the piece's own exact
+  ``IncrementalCursor`` (see ``afas_profit.cursor``: nothing missed or doubled within it), and
+  puts it back. Requests in flight are further bounded by the client for the whole process.
+- **Emit.** The calling thread emits piece 1's rows as their pages arrive, then piece 2's, and
+  so on: rows leave in R order per piece and pieces in R order, so a bookmark only moves
+  forward. Each page is checked a second time by a twin cursor in the calling thread (fed the
+  same hashed pages, in the same order): its progress is the checkpoint, exact row by row, and
+  is the one ``checkpoint()`` returns. As pieces are contiguous and emitted in order, "the
+  pieces completed and the position inside the current one" is one position: the current
+  piece's ``lo`` and ``seen``. A resumed sync reads ``[lo, hi)`` again.
+- **Memory.** A worker starts a request while the pages held (read or being read, not yet
+  emitted) number at most ``parallel``, or for the emitting piece when it has nothing waiting.
+  So at most ``parallel + 3`` pages are held with the one being emitted, whatever the data size.
+  A page read ahead is held as its rows' JSON text with each row's shown R and hash (about half
+  the size of the decoded rows); rows are decoded again one at a time as they are emitted. The
+  tap's pages are two guided pages shared among ``parallel + 1``
+  (``TapSettings.page_size_for``), so that is about two and a half guided pages of JSON.
 - **Requests.** The plain sequential loop needs one request per full page plus a last, shorter
-  one. This reader sends, per window: 2 probes (1 when the window is empty), and one more short
-  last page per partition and per split (``parallel - 1`` partitions, plus the splits made when
-  workers run dry). With ``parallel`` 1 there are no probes and no partitions: exactly the
-  sequential cursor.
+  one. This reader sends one probe per window (none when the first page holds it all) and one
+  request per piece, plus one more for a
+  piece that held more than a page: about ``1 / PIECE_PAGES`` times the loop's requests for the
+  same page size (each piece ends with a shorter page). With ``parallel`` 1 there is no probe
+  and one piece: exactly the sequential cursor.
 
 After the window, a first sync (no bookmark, no start date) reads the rows whose R is empty, by
 key or in one request, sequentially: no window can reach them. A row changed later gets a
@@ -223,7 +226,7 @@ class WindowReader:
     # -- planning ----------------------------------------------------------------------------
 
     def _plan(self) -> list[_Partition]:
-        """One partition, the whole window: it is cut into pieces as pages show its density."""
+        """One piece, the whole window: it is cut as pages show its density."""
         newest = max([self.lo, *(parse_afas_datetime(s) for s in self._seen.as_state())])
         # Rows emitted before a resume (``seen``) show at most ``newest``, so they are stored
         # before ``newest + 0.5 s``: no cut before that, or a later piece reads them again.
@@ -272,19 +275,18 @@ class WindowReader:
 
     def _work(self) -> None:
         """Read one page at a time from the frontmost piece that may be read, until all are
-        read; a worker without a piece asks for the window's last shown R once."""
+        read; once the first page is in and more is to come, a worker without a piece asks
+        for the window's last shown R (one probe)."""
         while True:
             with self._cond:
                 part = self._pick()
-                while (
-                    part is None
-                    and self._end_probe != "todo"
-                    and not self._stop
-                    and not self._all_read()
-                ):
+                while part is None and not self._stop and not self._all_read():
+                    if self._end_probe == "todo" and self._span is not None:
+                        break
                     self._cond.wait()
                     part = self._pick()
-                if self._stop or (part is None and (self._end_probe != "todo" or self._all_read())):
+                probe = part is None and self._end_probe == "todo" and self._span is not None
+                if self._stop or (part is None and (not probe or self._all_read())):
                     self._cond.notify_all()
                     return
                 if part is None:

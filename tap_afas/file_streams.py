@@ -50,6 +50,7 @@ from tap_afas.file_sources import (
     subject_kind,
 )
 from tap_afas.file_store import FileDirectory, Manifest
+from tap_afas.output import flushed_at_end
 from tap_afas.streams import NULL_BOOKMARK_NOTICE
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class FileStream(Stream):
         clock: Clock,
     ) -> None:
         super().__init__(tap, name=kind.stream, schema=file_schema(kind, downloader.inline))
+        self.owner = tap  # its message writer is flushed when the records end
         self.kind = kind
         self._items = items
         self._retry = retry
@@ -100,6 +102,9 @@ class FileStream(Stream):
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[Record]:
+        return flushed_at_end(self.owner, self._records(context))
+
+    def _records(self, context: Mapping[str, Any] | None) -> Iterator[Record]:
         directory = self.downloader.directory
         if directory is not None:
             directory.prepare()

@@ -8,6 +8,8 @@ passed since the last write, at any other message (STATE, SCHEMA, ACTIVATE_VERSI
 at exit. Order is kept: a STATE line always leaves after the records before it, in the same
 write, so a target never sees a bookmark before its records; records still in the buffer when
 the process is killed were not followed by a STATE, so a resumed sync reads them again.
+A stream's records are wrapped in ``flushed_at_end``: what is buffered leaves when they end,
+also on an error, so the records emitted before a failure leave as with a flush per record.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
+from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import Message, RecordMessage
 from typing_extensions import override
 
 FLUSH_BYTES = 256 * 1024
 FLUSH_SECONDS = 0.5
+T = TypeVar("T")
 _WRITERS: weakref.WeakSet[BufferedWriter] = weakref.WeakSet()
 
 
@@ -50,7 +56,7 @@ class BufferedWriter(MsgSpecWriter):
             self._write()
 
     def flush(self) -> None:
-        """Write what is buffered (called at exit, and by tests that read stdout mid-sync)."""
+        """Write what is buffered (at the end of a sync, and at exit)."""
         with self._lock:
             self._write()
 
@@ -60,6 +66,15 @@ class BufferedWriter(MsgSpecWriter):
             self._buffer.clear()
         sys.stdout.flush()
         self._last_write = time.monotonic()
+
+
+def flushed_at_end(tap: Tap, records: Iterable[T]) -> Iterator[T]:
+    """``records``; when they end (or fail), the tap's buffered lines are written."""
+    try:
+        yield from records
+    finally:
+        if isinstance(tap.message_writer, BufferedWriter):
+            tap.message_writer.flush()
 
 
 @atexit.register

@@ -67,7 +67,8 @@ def _tap_properties() -> dict[str, dict[str, Any]]:
             "description": (
                 "Rows per request (1 to 150,000). Default: 150,000 divided by the connector's "
                 f"number of fields (AFAS's guidance), between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}; "
-                "an incremental read shares it among its max_parallel_requests requests."
+                "an incremental read in parallel uses two such pages shared among "
+                "max_parallel_requests + 1 requests."
             ),
         },
         "max_parallel_requests": {
@@ -78,8 +79,9 @@ def _tap_properties() -> dict[str, dict[str, Any]]:
             "title": "Parallel requests",
             "description": (
                 "Requests in flight at once for the whole tap (AFAS allows at most "
-                f"{MAX_PARALLEL_REQUESTS} per environment). A connector's window is read in this "
-                "many partitions at a time; records still leave in order. 1: one request at a time."
+                f"{MAX_PARALLEL_REQUESTS} per environment). A connector's window is read in pieces "
+                "by this many requests at a time; records still leave in order. 1: one request at "
+                "a time."
             ),
         },
         "request_timeout": {
@@ -298,9 +300,10 @@ class TapSettings:
     def page_size_for(self, field_count: int, *, shared: bool = False) -> int:
         """Rows per request: ``page_size``, else AFAS's guidance (150,000 cells per page).
 
-        ``shared``: the guidance is shared by the requests in flight at once, so parallel reads
-        hold about as many rows as one guided page (AFAS's load per moment and the tap's memory
-        stay those of a sequential read).
+        ``shared``: for parallel reads (``afas_profit.window``), two guided pages are shared
+        among ``max_parallel_requests + 1`` (one page is waiting while the others are in
+        flight): AFAS has about two guided pages in hand at any moment, and the tap holds about
+        two and a half guided pages of JSON text, whatever the data size.
         """
         if self.page_size:
             return int(self.page_size)

@@ -27,6 +27,7 @@ from afas_profit.records import RecordConverter
 from afas_profit.schema_mapping import DELETED_AT
 from afas_profit.times import filter_value, window_end, window_start
 from afas_profit.window import Progress, WindowReader
+from tap_afas.output import flushed_at_end
 from tap_afas.planning import StreamPlan
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class GetConnectorStream(Stream):
     ) -> None:
         plan = StreamPlan.for_connector(connector, settings)
         super().__init__(tap, name=plan.name, schema=plan.schema())
+        self.owner = tap  # its message writer is flushed when the records end
         self.plan = plan
         self.connector = connector
         self.settings = settings
@@ -90,6 +92,9 @@ class GetConnectorStream(Stream):
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        return flushed_at_end(self.owner, self._records(context))
+
+    def _records(self, context: Mapping[str, Any] | None) -> Iterator[dict[str, Any]]:
         """Deletes logged in this sync's window first, then the rows, then keys gone."""
         started = self.clock()
         hi = window_end(started, self.settings.zone)

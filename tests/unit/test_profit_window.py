@@ -33,7 +33,7 @@ from afas_profit.environment import ProfitEnvironment
 from afas_profit.errors import AFASConfigError, AFASRequestError, AFASServerError
 from afas_profit.filters import Condition, Op
 from afas_profit.times import filter_value
-from afas_profit.window import Progress, WindowReader
+from afas_profit.window import PIECE_PAGES, Progress, WindowReader
 from afas_sandbox import RunningSandbox
 from tests.support.recorders import RequestRecorder, Seen
 from tests.support.sandbox_reading import SandboxReader
@@ -376,9 +376,9 @@ def test_a_slow_consumer_holds_a_bounded_number_of_pages(
         if n % take == 0:
             time.sleep(0.02)  # the consumer: slower than the sandbox
     assert len(consumed) == len(truth)
-    # Requested or read ahead: ``parallel``, the emitting worker's one page beyond, and the
-    # page being emitted (window.py: "At most ``2 * parallel + 2`` pages ... are held").
-    bound = 2 * parallel + 2
+    # Requested or read ahead: ``parallel`` + 1, the emitting piece's one page beyond, and the
+    # page being emitted (window.py: "at most ``parallel + 3`` pages are held").
+    bound = parallel + 3
     assert most <= bound, f"{most} pages held (read, not yet emitted) at once; at most {bound}"
 
 
@@ -386,7 +386,7 @@ def test_a_slow_consumer_holds_a_bounded_number_of_pages(
 
 
 @pytest.mark.parametrize("parallel", [1, 2, 4], ids=lambda p: f"parallel{p}")
-def test_requests_are_pages_plus_probes_plus_one_short_page_per_partition(
+def test_requests_are_about_one_per_piece_and_a_probe(
     sandbox: RunningSandbox, client: ProfitClient, parallel: int
 ) -> None:
     take = 25
@@ -396,9 +396,23 @@ def test_requests_are_pages_plus_probes_plus_one_short_page_per_partition(
     assert_exact(list(reader.rows()), truth)
     pages = recorder.snapshot()
     assert all(int(p.params["skip"]) <= 0 for p in pages), "a request used skip"
-    probes = 0 if parallel == 1 else 1  # the window's last shown R
-    bound = math.ceil(len(truth) / take) + probes + len(reader._partitions)
-    assert len(pages) <= bound, f"{len(pages)} requests for {len(truth)} rows; at most {bound}"
+    loop = len(truth) // take + 1  # the sequential loop: full pages and a last, shorter one
+    probes = sum(p.probe for p in pages)
+    assert probes == (0 if parallel == 1 else 1)
+    # window.py: one request per piece of about PIECE_PAGES of a page, and one more for a piece
+    # that held more than a page: about 1 / PIECE_PAGES times the loop on even data.
+    bound = loop if parallel == 1 else math.ceil(loop / PIECE_PAGES) + 2
+    assert len(pages) - probes <= bound, f"{len(pages)} requests ({probes} probes); at most {bound}"
+
+
+@pytest.mark.parametrize("parallel", [2, 4], ids=lambda p: f"parallel{p}")
+def test_a_window_read_by_its_first_page_sends_nothing_more(
+    sandbox: RunningSandbox, client: ProfitClient, parallel: int
+) -> None:
+    truth = expected(sandbox, place(sandbox, [at(i * 7 + 0.2) for i in range(20)]))
+    recorder = PageLog(sandbox)
+    assert_exact(list(window_reader(client, take=25, parallel=parallel).rows()), truth)
+    assert len(recorder.snapshot()) == 1, "an incremental sync smaller than a page: one request"
 
 
 # --------------------------------------------------------------------------- 8: errors
