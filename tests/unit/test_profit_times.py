@@ -210,6 +210,7 @@ def test_parse_and_format_round_trip_without_z() -> None:
     assert wall == datetime(2024, 3, 1, 10, 0, 2)
     assert filter_value(wall) == "2024-03-01T10:00:02"
     assert filter_value(datetime(2024, 3, 1, 10, 0, 2, 999_999)) == "2024-03-01T10:00:02"
+    assert filter_value(datetime(1900, 1, 1)) == "1900-01-01T00:00:00"  # the earliest window start
     assert utc_to_local(_utc(2024, 3, 1, 9, 0, 2), AMS) == wall
 
 
