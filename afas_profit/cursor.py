@@ -176,6 +176,7 @@ class IncrementalCursor(Cursor):
         self.progress["seen"] = self.seen.as_state()
         self._frontier: datetime | None = None
         self._frontier_shown = ""
+        self._lo_text = (lo, filter_value(lo))
 
     def request(self) -> PageRequest:
         r = self.replication_key
@@ -238,7 +239,9 @@ class IncrementalCursor(Cursor):
                 tail = self.progress["seen"]
                 for old in [k for k in tail if k[:19] < floor]:
                     del tail[old]
-                self.progress["lo"] = max(floor, filter_value(self.lo))
+                if self._lo_text[0] != self.lo:  # self.lo moves once a page, at most
+                    self._lo_text = (self.lo, filter_value(self.lo))
+                self.progress["lo"] = max(floor, self._lo_text[1])
         bucket = self.progress["seen"].setdefault(shown, {})
         bucket[digest] = bucket.get(digest, 0) + 1
 
