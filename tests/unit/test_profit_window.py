@@ -17,6 +17,7 @@ import copy
 import itertools
 import json
 import math
+import random
 import threading
 import time
 from collections import Counter
@@ -47,6 +48,7 @@ R = "Mutatiedatum"
 KEYS = ("UnitId", "EntryNo", "SeqNo")
 LO = datetime(2026, 3, 2, 8, 0, 0)  # local wall-clock time, far from any DST change
 HI = LO + timedelta(hours=6)
+HI_SECONDS = 6 * 3600
 OUTSIDE = datetime(2020, 1, 1)  # the stored time of every row a test does not place
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 
@@ -332,6 +334,33 @@ def test_resumed_where_the_new_plan_would_cut_inside_the_seen_second(
     resumed = window_reader(client, take=3, parallel=3, progress=Progress.parse(state, "test"))
     after = list(resumed.rows())
     assert_exact(before + after, truth)
+
+
+# --------------------------------------------------------------------------- 4b: random shapes
+
+
+@pytest.mark.parametrize("seed", range(12), ids=lambda s: f"seed{s}")
+def test_random_shapes_and_timings_read_and_resume_exactly(
+    sandbox: RunningSandbox, client: ProfitClient, seed: int
+) -> None:
+    """Where pieces are cut depends on which page returns first: random data (sparse rows and
+    bursts within a second), page sizes, readers and sandbox latency, read whole and resumed
+    after a random row."""
+    rng = random.Random(seed)
+    stamps = [at(rng.uniform(0, HI_SECONDS - 1)) for _ in range(rng.randint(25, 200))]
+    for _ in range(rng.randint(0, 5)):
+        centre = rng.uniform(1, HI_SECONDS - 2)
+        stamps += [at(centre + rng.uniform(-0.9, 0.9)) for _ in range(rng.randint(5, 60))]
+    truth = expected(sandbox, place(sandbox, stamps))
+    sandbox.latency.fixed_ms = rng.choice([0, 1, 3])
+    take, parallel = rng.choice([1, 3, 7, 25, 100]), rng.choice([2, 3, 4, 8])
+    where = f"(seed {seed}, take {take}, parallel {parallel})"
+    assert_exact(list(window_reader(client, take=take, parallel=parallel).rows()), truth, where)
+    cut = rng.randint(0, len(truth))
+    before, state = _read_until(window_reader(client, take=take, parallel=parallel), cut)
+    progress = Progress.parse(state, "test")
+    after = list(window_reader(client, take=take, parallel=parallel, progress=progress).rows())
+    assert_exact(before + after, truth, f"{where} resumed after {cut} rows")
 
 
 # --------------------------------------------------------------------------- 5: work sharing
