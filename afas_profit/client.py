@@ -297,8 +297,7 @@ class ProfitClient:
 
     def get_rows(self, connector_id: str, request: PageRequest) -> list[Row]:
         """One page of a GetConnector."""
-        what = self._page_request(connector_id, request)
-        params = request.params()
+        what, params = self._page_request(connector_id, request)
         document = self._get_document(f"/connectors/{connector_id}", what, params, decode_json)
         rows = document.get("rows") if isinstance(document, dict) else None
         if not isinstance(rows, list):
@@ -307,16 +306,19 @@ class ProfitClient:
 
     def get_page(self, connector_id: str, request: PageRequest) -> Page:
         """One page of a GetConnector, its rows not decoded yet (see ``Page``)."""
-        what = self._page_request(connector_id, request)
-        params = request.params()
+        what, params = self._page_request(connector_id, request)
         document = self._get_document(f"/connectors/{connector_id}", what, params, _decode_page)
         if document is None or document.rows is None:
             raise AFASServerError(f"{what} answered without a 'rows' list")
         return Page(document.rows)
 
-    def _page_request(self, connector_id: str, request: PageRequest) -> str:
-        """The page's name in log lines and errors; refuses a query string AFAS cannot take."""
-        length = query_length(request.params())
+    def _page_request(
+        self, connector_id: str, request: PageRequest
+    ) -> tuple[str, dict[str, str | int]]:
+        """The page's name in log lines and errors, and its query parameters; refuses a query
+        string AFAS cannot take."""
+        params = request.params()
+        length = query_length(params)
         if length > MAX_QUERY_CHARS:
             raise AFASRequestError(
                 f"GetConnector {connector_id!r}: the query string would be {length} characters, "
@@ -325,7 +327,7 @@ class ProfitClient:
             )
         what = f"GetConnector {connector_id!r} at {request.describe()}"
         self.logger.debug("%s", what)
-        return what
+        return what, params
 
     def environment_info(self) -> EnvironmentInfo:
         return parse_environment(self.get_json("/metainfo", "GET /metainfo"))
@@ -515,12 +517,16 @@ def _results(content: bytes) -> Any:
 def decode_json(content: bytes) -> Any:
     """An answer's JSON body (a leading UTF-8 byte order mark is allowed, as ``json.loads``
     allows it); ``ValueError`` when it is not JSON."""
-    return _JSON.decode(content[3:] if content.startswith(UTF8_BOM) else content)
+    return _JSON.decode(_without_bom(content))
+
+
+def _without_bom(content: bytes) -> bytes:
+    return content[3:] if content.startswith(UTF8_BOM) else content
 
 
 def _decode_page(content: bytes) -> _PageDocument | None:
     """A page's rows, each as its JSON text (None: JSON, but not an object with a rows list)."""
     try:
-        return _PAGE.decode(content[3:] if content.startswith(UTF8_BOM) else content)
+        return _PAGE.decode(_without_bom(content))
     except msgspec.ValidationError:
         return None

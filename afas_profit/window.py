@@ -231,7 +231,6 @@ class WindowReader:
         # Rows emitted before a resume (``seen``) show at most ``newest``, so they are stored
         # before ``newest + 0.5 s``: no cut before that, or a later piece reads them again.
         self._floor = _whole_second(newest) + ONE_SECOND
-        self._end_probe = "todo"
         return [_Partition(self.lo, self.hi, self._seen)]
 
     def _probe_end(self) -> None:
@@ -281,12 +280,11 @@ class WindowReader:
             with self._cond:
                 part = self._pick()
                 while part is None and not self._stop and not self._all_read():
-                    if self._end_probe == "todo" and self._span is not None:
+                    if self._probe_due():
                         break
                     self._cond.wait()
                     part = self._pick()
-                probe = part is None and self._end_probe == "todo" and self._span is not None
-                if self._stop or (part is None and (not probe or self._all_read())):
+                if self._stop or (part is None and (not self._probe_due() or self._all_read())):
                     self._cond.notify_all()
                     return
                 if part is None:
@@ -334,6 +332,10 @@ class WindowReader:
                 return part
             return part if held <= self.parallel else None
         return None
+
+    def _probe_due(self) -> bool:
+        """The end probe is not sent yet and the first page is in (the window has more)."""
+        return self._end_probe == "todo" and self._span is not None
 
     def _all_read(self) -> bool:
         return all(p.finished for p in self._partitions[self._front :])
