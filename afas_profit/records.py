@@ -1,22 +1,24 @@
 """Rows as AFAS shows them → records with true UTC datetimes and ISO dates and times.
 
 Datetimes (controlType 8 and unknown date controls) become ISO 8601 UTC; dates become
-``YYYY-MM-DD``; times ``HH:MM:SS``. The UTC offset is cached per local hour, so a page of
-rows costs a few dictionary look-ups, not a zone calculation per value; the last converted texts
-are remembered too (rows ordered by a modified date repeat their neighbours' values).
+``YYYY-MM-DD``; times ``HH:MM:SS``. The UTC offset is cached per local day (on the days the
+offset changes, at most two a year, it is worked out per value), so a page of rows costs a
+dictionary look-up per value, not a zone calculation; the last converted texts are remembered
+too (rows ordered by a modified date repeat their neighbours' values).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from afas_profit.metainfo import GetConnectorInfo
-from afas_profit.times import is_ambiguous, local_to_utc
+from afas_profit.times import local_to_utc
 
-MAX_CACHED_HOURS = 4096
+MAX_CACHED_DAYS = 8192
 MAX_CACHED_VALUES = 8192
+ONE_DAY = timedelta(days=1)
 
 
 class RecordConverter:
@@ -27,7 +29,7 @@ class RecordConverter:
         self.datetimes = tuple(f.id for f in connector.fields if f.is_datetime)
         self.dates = tuple(f.id for f in connector.fields if f.is_date)
         self.times = tuple(f.id for f in connector.fields if f.is_time)
-        self._offsets: dict[str, timedelta] = {}
+        self._day_offsets: dict[str, timedelta | None] = {}  # None: the offset changes that day
         self._converted: dict[str, str] = {}
 
     def convert(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -57,15 +59,22 @@ class RecordConverter:
 
     def _to_utc(self, text: str) -> str:
         wall = datetime.fromisoformat(text[:19])
-        hour = text[:13]
-        offset = self._offsets.get(hour)
+        offset = self._day_offsets.get(text[:10])
         if offset is None:
-            offset = self._offset(wall)
-            if not is_ambiguous(wall, self.zone):
-                if len(self._offsets) >= MAX_CACHED_HOURS:
-                    self._offsets.clear()
-                self._offsets[hour] = offset
-        return (wall - offset).replace(tzinfo=timezone.utc).isoformat()
+            offset = self._offset_on(text[:10], wall)
+        return (wall - offset).isoformat() + "+00:00"
+
+    def _offset_on(self, day: str, wall: datetime) -> timedelta:
+        """The offset at ``wall``: the day's, when it is the same from its start to its end."""
+        if day not in self._day_offsets:
+            start = wall.replace(hour=0, minute=0, second=0)
+            first, last = self._offset(start), self._offset(start + ONE_DAY)
+            if len(self._day_offsets) >= MAX_CACHED_DAYS:
+                self._day_offsets.clear()
+            self._day_offsets[day] = first if first == last else None
+            if first == last:
+                return first
+        return self._offset(wall)
 
     def _offset(self, wall: datetime) -> timedelta:
         return wall - local_to_utc(wall, self.zone).replace(tzinfo=None)
