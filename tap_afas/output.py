@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from singer_sdk import Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
 from singer_sdk.singerlib import Message, RecordMessage
 from typing_extensions import override
 
@@ -44,16 +44,20 @@ class BufferedWriter(MsgSpecWriter):
 
     @override
     def write_message(self, message: Message) -> None:
-        line = self.format_message(message)
-        with self._lock:
-            self._buffer += line
+        if not isinstance(message, RecordMessage):
+            line = self.format_message(message)
+            with self._lock:
+                self._buffer += line
+                self._write()
+            return
+        with self._lock:  # the line is encoded straight into the buffer, as the SDK encodes it
+            encoder.encode_into(message.to_dict(), self._buffer, -1)
+            self._buffer += b"\n"
             if (
-                isinstance(message, RecordMessage)
-                and len(self._buffer) < FLUSH_BYTES
-                and time.monotonic() - self._last_write < FLUSH_SECONDS
+                len(self._buffer) >= FLUSH_BYTES
+                or time.monotonic() - self._last_write >= FLUSH_SECONDS
             ):
-                return
-            self._write()
+                self._write()
 
     def flush(self) -> None:
         """Write what is buffered (at the end of a sync, and at exit)."""
