@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from decimal import Decimal
 
 import pytest
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
 from tap_afas import output
@@ -86,3 +89,21 @@ def test_records_before_a_failure_leave_when_the_stream_fails(stdout: Stdout) ->
     with pytest.raises(RuntimeError):
         list(output.flushed_at_end(Owner(), failing()))  # type: ignore[arg-type]
     assert [m["record"] for m in stdout.lines()] == [{"n": n} for n in range(5)]
+
+
+def test_a_record_line_is_the_line_singer_sdk_writes(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    """Decimals as numbers, datetimes in ISO 8601, version and time_extracted: byte for byte
+    what singer-sdk's msgspec writer writes for the same message."""
+    message = RecordMessage(
+        stream="profit_transactions",
+        record={"AmountDebit": Decimal("477.96"), "Text": 'é\n"', "Empty": None, "N": 3},
+        version=7,
+        time_extracted=datetime(2026, 11, 30, 12, 0, 1, 250, tzinfo=timezone.utc),
+    )
+    expected = bytes(MsgSpecWriter().format_message(message))
+    writer = BufferedWriter()
+    writer.write_message(message)
+    writer.flush()
+    assert capsysbinary.readouterr().out == expected
