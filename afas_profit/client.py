@@ -51,6 +51,7 @@ from typing import Any, TypeVar
 
 import msgspec
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
@@ -180,6 +181,29 @@ def decode_row(raw: msgspec.Raw) -> Row:
     return row
 
 
+class FieldReader:
+    """One field of a ``Page``'s rows, read without decoding the rest of the row (about a
+    fifth of ``decode_row``'s time): what a reader needs of rows it holds before emitting."""
+
+    def __init__(self, field_id: str) -> None:
+        self.field_id = field_id
+        one_field = msgspec.defstruct(
+            "OneField", [("value", Any, None)], rename={"value": field_id}
+        )
+        self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+            one_field, float_hook=Decimal
+        )
+
+    def __call__(self, raw: msgspec.Raw) -> Any:
+        """The field's value (None when the row does not have it)."""
+        try:
+            return self._decoder.decode(raw).value
+        except msgspec.ValidationError:
+            raise AFASServerError(
+                f"A GetConnector row is not a JSON object: {bytes(raw)[:80]!r}"
+            ) from None
+
+
 class ProfitClient:
     """Requests against one AFAS environment, classified and retried in one place."""
 
@@ -200,9 +224,15 @@ class ProfitClient:
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self.logger = logger or LOGGER
+        # The quickest GET answer so far (sent to body read), about AFAS's latency per request.
+        self.quickest_answer: float | None = None
 
     def __repr__(self) -> str:
         return f"ProfitClient(base_url={self.environment.base_url!r})"
+
+    def _answered_in(self, seconds: float) -> None:
+        if self.quickest_answer is None or seconds < self.quickest_answer:
+            self.quickest_answer = seconds
 
     def close(self) -> None:
         self.session.close()
@@ -229,24 +259,28 @@ class ProfitClient:
         for attempt in range(1, self.retry.max_tries + 1):
             try:
                 with self._in_flight:
+                    started = time.monotonic()
                     response = self.session.get(
                         url,
                         params=params,
                         headers=headers,
                         timeout=self.environment.timeout_seconds,
+                        stream=True,
                     )
+                    body = _read_whole(response)
+                    self._answered_in(time.monotonic() - started)
             except requests.RequestException as exc:
                 self._retry_or_raise(what, attempt, _transport_reason(exc), None)
                 continue
-            error = classify_response(response.status_code, response.content)
+            error = classify_response(response.status_code, body)
             if error is None:
                 try:
-                    return decode(response.content)
+                    return decode(body)
                 except ValueError:
                     reason = "the answer is not JSON (truncated?)"
                     self._retry_or_raise(what, attempt, reason, None)
                     continue
-            self._refused_get(what, attempt, response.status_code, response.content)
+            self._refused_get(what, attempt, response.status_code, body)
         raise AFASAPIError(f"{what} failed")  # pragma: no cover - the loop returns or raises
 
     def download(
@@ -483,6 +517,27 @@ def _new_session() -> requests.Session:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
+
+
+def _read_whole(response: requests.Response) -> bytes:
+    """A GET's whole body in one read: ``response.content`` joins 10 KiB chunks, so a page of
+    JSON is held twice while it arrives. urllib3's errors are raised as requests raises them;
+    the connection goes back to the pool once the body is read, and is closed on an error."""
+    try:
+        return bytes(response.raw.read(decode_content=True))
+    except Exception as exc:
+        response.close()
+        if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+            raise requests.ReadTimeout(exc, response=response) from exc
+        if isinstance(exc, urllib3.exceptions.DecodeError):
+            raise requests.exceptions.ContentDecodingError(exc, response=response) from exc
+        if isinstance(exc, urllib3.exceptions.SSLError):
+            raise requests.exceptions.SSLError(exc, response=response) from exc
+        if isinstance(exc, urllib3.exceptions.ProtocolError):  # reset or cut off in the body
+            raise requests.exceptions.ChunkedEncodingError(exc, response=response) from exc
+        if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
+            raise requests.ConnectionError(exc, response=response) from exc
+        raise
 
 
 def _transport_reason(exc: requests.RequestException) -> str:

@@ -24,17 +24,25 @@
   pieces completed and the position inside the current one" is one position: the current
   piece's ``lo`` and ``seen``. A resumed sync reads ``[lo, hi)`` again.
 - **Memory.** A worker starts a request while the pages held (read or being read, not yet
-  emitted) number at most ``parallel``, or for the emitting piece when it has nothing waiting.
-  So at most ``parallel + 3`` pages are held with the one being emitted, whatever the data size.
-  A page read ahead is held as its rows' JSON text with each row's shown R and hash (about half
-  the size of the decoded rows); rows are decoded again one at a time as they are emitted. The
-  tap's pages are two guided pages shared among ``parallel + 1``
-  (``TapSettings.page_size_for``), so that is about two and a half guided pages of JSON.
+  emitted) number fewer than ``ReadAhead.pages()`` (``afas_profit.read_ahead``: as many as keep
+  the records flowing, by the measured request and emit times; 2 to ``parallel + 1``), or for
+  the emitting piece when it has nothing waiting. So at most ``parallel + 3`` pages are held
+  with the one being emitted, whatever the data size, and about 4 when AFAS answers faster
+  than records leave. A page read ahead is held as its rows' JSON text (``msgspec.Raw`` views
+  into the body) with each row's shown R and hash (the hash of its text, ``text_hash``; a
+  checkpoint from before has ``row_hash``es and is resumed with those); rows are decoded one at
+  a time as they are emitted.
+- **Page size.** ``take`` rows per request; with ``adaptive_take`` (the tap, unless the user
+  set ``page_size``) pieces start at a quarter of it and grow to it when AFAS's latency makes
+  big pages pay (``afas_profit.read_ahead``), so a fast AFAS costs a quarter of the memory.
+  Each piece keeps the page size it was cut with.
 - **Requests.** The plain sequential loop needs one request per full page plus a last, shorter
   one. This reader sends one probe per window (none when the first page holds it all) and one
-  request per piece, plus one more for a
-  piece that held more than a page: about ``1 / PIECE_PAGES`` times the loop's requests for the
-  same page size (each piece ends with a shorter page). With ``parallel`` 1 there is no probe
+  request per piece, plus one more for a piece that held more than a page: about
+  ``1 / PIECE_PAGES`` times the loop's requests for the same page size (each piece ends with a
+  shorter page). Adaptive pages add the first pieces of a quarter page, until the probe has
+  measured the latency (none when an earlier answer did), and against a fast AFAS stay at a
+  quarter page: four times the requests, each cheap. With ``parallel`` 1 there is no probe
   and one piece: exactly the sequential cursor.
 
 After the window, a first sync (no bookmark, no start date) reads the rows whose R is empty, by
@@ -47,12 +55,14 @@ from), so those rows can be emitted twice after such a stop.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import repeat
 from typing import Any
 
-from afas_profit.client import Page, ProfitClient, decode_row
+from afas_profit.client import FieldReader, Page, ProfitClient, decode_row
 from afas_profit.cursor import (
     ONE_SECOND,
     Cursor,
@@ -62,15 +72,19 @@ from afas_profit.cursor import (
     Row,
     SeenRows,
     row_hash,
+    text_hash,
 )
 from afas_profit.errors import AFASConfigError
 from afas_profit.filters import Condition, Op, and_all
+from afas_profit.read_ahead import ReadAhead
 from afas_profit.times import filter_value, parse_afas_datetime
 
 EARLIEST = datetime(1900, 1, 1)
 PIECE_PAGES = 0.85  # a piece is cut to hold about this many pages, by the density last read
 GROWTH = 4  # a piece after a page with few rows covers at most this many times more time
 EMPTY_PENDING = "empty_pending"  # in a checkpoint: the empty-R rows are not read yet
+HASH_KEY = "hash"  # in a checkpoint: how the hashes in ``seen`` were taken
+TEXT_HASHES = "text"  # of each row's JSON text (``text_hash``); without it: ``row_hash``
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +94,7 @@ class Progress:
     lo: datetime
     seen: SeenRows
     empty_pending: bool
+    text_hashes: bool = True  # False: ``seen`` holds ``row_hash``es (tap-afas before 0.9)
 
     @classmethod
     def parse(cls, value: Any, where: str) -> Progress | None:
@@ -102,12 +117,16 @@ class Progress:
             parsed = SeenRows.from_state(dict(seen))
             for shown in parsed.buckets:  # shown values of R: the plan reads them
                 parse_afas_datetime(shown)
+            hashes = value.get(HASH_KEY)
+            if hashes not in (None, TEXT_HASHES):
+                raise ValueError(HASH_KEY)
         except (ValueError, TypeError):
             raise AFASConfigError(
-                f"The state's {where} has an unreadable 'lo' or 'seen'. Remove it from the state "
-                "to start this stream's window over."
+                f"The state's {where} has an unreadable 'lo', 'seen' or 'hash'. Remove it from "
+                "the state to start this stream's window over."
             ) from None
-        return cls(lo, parsed, bool(value.get(EMPTY_PENDING)))
+        text_hashes = hashes == TEXT_HASHES or not parsed.buckets
+        return cls(lo, parsed, bool(value.get(EMPTY_PENDING)), text_hashes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,16 +135,23 @@ class _HeldPage:
     content hash (read by the worker, which does not keep the decoded rows)."""
 
     page: Page
-    marks: list[HashedRow]  # (shown R, hash, NO_ROW)
+    shown: list[str]  # each row's shown R
+    digests: list[str]  # each row's content hash
+
+    def __len__(self) -> int:
+        return len(self.shown)
+
+    def marks(self) -> Iterator[HashedRow]:
+        """The rows as (shown R, hash, NO_ROW): what a cursor planning requests reads."""
+        return zip(self.shown, self.digests, repeat(NO_ROW))
 
     def __iter__(self) -> Iterator[HashedRow]:
         """The rows as (shown R, hash, row), each decoded as it is asked for."""
-        for (shown, digest, _), raw in zip(self.marks, self.page.raw_rows, strict=True):
-            yield (shown, digest, decode_row(raw))
+        return zip(self.shown, self.digests, map(decode_row, self.page.raw_rows), strict=True)
 
 
 NO_ROW: Row = {}  # in a worker's marks: the row itself is decoded again when it is emitted
-EMITTED = _HeldPage(Page([]), [])  # what an emitted page's place in a partition holds
+EMITTED = _HeldPage(Page([]), [], [])  # what an emitted page's place in a partition holds
 
 
 @dataclass
@@ -135,6 +161,7 @@ class _Partition:
 
     lo: datetime
     hi: datetime
+    take: int  # rows per request, fixed for the piece (its twin cursor plans the same)
     seen: SeenRows = field(default_factory=SeenRows)
     items: list[_HeldPage | datetime] = field(default_factory=list)
     finished: bool = False  # its cursor is done: every page is in ``items``
@@ -161,8 +188,12 @@ class WindowReader:
         seen: SeenRows | None = None,
         parallel: int = 1,
         empty_rows: Callable[[], Cursor] | None = None,
+        text_hashes: bool = True,
+        adaptive_take: bool = False,
     ) -> None:
-        """``empty_rows``: on a first sync, the cursor for the rows whose R is empty."""
+        """``empty_rows``: on a first sync, the cursor for the rows whose R is empty;
+        ``text_hashes``: False when ``seen`` comes from a checkpoint with ``row_hash``es;
+        ``adaptive_take``: ``take`` is the largest page, see ``afas_profit.read_ahead``."""
         self.client = client
         self.connector_id = connector_id
         self.replication_key = replication_key
@@ -174,15 +205,22 @@ class WindowReader:
         self.parallel = max(1, parallel)
         self.empty_rows = empty_rows
         self._seen = seen or SeenRows()
+        self._text_hashes = text_hashes
+        self._shown = FieldReader(replication_key)
         self._progress: dict[str, Any] = {"lo": filter_value(lo), "seen": self._seen.as_state()}
+        if text_hashes:
+            self._progress[HASH_KEY] = TEXT_HASHES
         if empty_rows is not None:
             self._progress[EMPTY_PENDING] = True
         self.emitted_empty = 0
         self._cond = threading.Condition()
+        self._pace = ReadAhead(self.parallel, take, adaptive=adaptive_take and self.parallel > 1)
+        if client.quickest_answer is not None:  # metainfo's answers: about AFAS's latency
+            self._pace.probed(client.quickest_answer)
         self._partitions: list[_Partition] = []
         self._emitting: _Partition | None = None
         self._front = 0  # index of the emitting partition
-        self._span: timedelta | None = None  # stored time one page covered, last read
+        self._per_row: timedelta | None = None  # stored time one row covered, last read
         self._floor = lo
         self._end_probe = "todo"  # todo, running, done
         self._stop = False
@@ -201,7 +239,13 @@ class WindowReader:
         """From a checkpoint, else from ``start`` (a first sync also reads the empty-R rows)."""
         if progress is not None:
             empty = first_sync_rows if progress.empty_pending else None
-            return cls(lo=progress.lo, seen=progress.seen, empty_rows=empty, **kwargs)
+            return cls(
+                lo=progress.lo,
+                seen=progress.seen,
+                empty_rows=empty,
+                text_hashes=progress.text_hashes,
+                **kwargs,
+            )
         empty = first_sync_rows if start is None else None
         return cls(lo=start or EARLIEST, empty_rows=empty, **kwargs)
 
@@ -221,7 +265,7 @@ class WindowReader:
                     self.emitted_empty += 1
                     yield row
         self._progress.clear()
-        self._progress.update({"lo": filter_value(self.hi), "seen": {}})
+        self._progress.update({"lo": filter_value(self.hi), "seen": {}, HASH_KEY: TEXT_HASHES})
 
     # -- planning ----------------------------------------------------------------------------
 
@@ -231,7 +275,7 @@ class WindowReader:
         # Rows emitted before a resume (``seen``) show at most ``newest``, so they are stored
         # before ``newest + 0.5 s``: no cut before that, or a later piece reads them again.
         self._floor = _whole_second(newest) + ONE_SECOND
-        return [_Partition(self.lo, self.hi, self._seen)]
+        return [_Partition(self.lo, self.hi, self._pace.take, self._seen)]
 
     def _probe_end(self) -> None:
         """The last shown R in the window (``take=1`` ordered by R descending): pieces are not
@@ -242,10 +286,13 @@ class WindowReader:
             Condition(r, Op.LESS, filter_value(self.hi)),
         ]
         request = PageRequest(and_all([bounds], self.extra), (f"-{r}",), skip=0, take=1)
+        started = time.monotonic()
         rows = self.client.get_rows(self.connector_id, request)
+        took = time.monotonic() - started
         shown = rows[0].get(r) if rows else None
         last = parse_afas_datetime(str(shown)) if shown else self.lo
         with self._cond:
+            self._pace.probed(took)
             self._last_shown = last
             self._end_probe = "done"
             self._cond.notify_all()
@@ -273,12 +320,23 @@ class WindowReader:
                 worker.join()
 
     def _work(self) -> None:
+        """A worker thread: ``_read_pages``; whatever it raises is raised in the emitting
+        thread, which would otherwise wait for pages that never come."""
+        try:
+            self._read_pages()
+        except BaseException as exc:
+            with self._cond:
+                self._error = self._error or exc
+                self._stop = True
+                self._cond.notify_all()
+
+    def _read_pages(self) -> None:
         """Read one page at a time from the frontmost piece that may be read, until all are
-        read; once the first page is in and more is to come, a worker without a piece asks
-        for the window's last shown R (one probe)."""
+        read; once the first page is in and more is to come, the next worker free asks for the
+        window's last shown R (one probe; it also measures AFAS's latency, which sizes pages)."""
         while True:
             with self._cond:
-                part = self._pick()
+                part = None if self._probe_due() else self._pick()
                 while part is None and not self._stop and not self._all_read():
                     if self._probe_due():
                         break
@@ -299,11 +357,11 @@ class WindowReader:
                 if part is None:
                     self._probe_end()
                     continue
-                answer = self.client.get_page(self.connector_id, request)
-                page = [self._mark(decode_row(raw)) for raw in answer.raw_rows]
-                for _ in cursor.accept_hashed(page):
+                started = time.monotonic()
+                held = self._held(self.client.get_page(self.connector_id, request))
+                took = time.monotonic() - started
+                for _ in cursor.accept_hashed(held.marks()):
                     pass  # the twin cursor emits; this one only plans the next request
-                held = _HeldPage(answer, page)
             except BaseException as exc:  # handed to the emitting thread, which raises it
                 with self._cond:
                     self._error = self._error or exc
@@ -311,7 +369,8 @@ class WindowReader:
                     self._cond.notify_all()
                 return
             with self._cond:
-                self._learn(request, page)
+                self._learn(request, held.shown, part.take)
+                self._pace.requested(took, len(held))
                 part.items.append(held)
                 part.pages += 1
                 part.waiting += 1
@@ -321,8 +380,9 @@ class WindowReader:
 
     def _pick(self) -> _Partition | None:
         """The frontmost piece not being read and not read to its end, if it may be read now:
-        while all pages held (read or being read, not yet emitted) number at most ``parallel``,
-        or when it is the emitting one and has nothing to give."""
+        while all pages held (read or being read, not yet emitted) number fewer than
+        ``ReadAhead.pages`` (at most ``parallel + 1``), or when it is the emitting one and has
+        nothing to give."""
         parts = self._partitions[self._front :]
         held = sum(p.waiting + (1 if p.busy else 0) for p in parts)
         for part in parts:
@@ -330,38 +390,48 @@ class WindowReader:
                 continue
             if part is self._emitting and not part.waiting:
                 return part
-            return part if held <= self.parallel else None
+            return part if held < self._pace.pages() else None
         return None
 
     def _probe_due(self) -> bool:
         """The end probe is not sent yet and the first page is in (the window has more)."""
-        return self._end_probe == "todo" and self._span is not None
+        return self._end_probe == "todo" and self._per_row is not None
 
     def _all_read(self) -> bool:
         return all(p.finished for p in self._partitions[self._front :])
 
-    def _mark(self, row: Row) -> HashedRow:
-        """What the cursors read of a row: its shown R and content hash."""
-        return (str(row.get(self.replication_key)), row_hash(row), NO_ROW)
+    def _held(self, page: Page) -> _HeldPage:
+        """What the cursors read of a page's rows: each one's shown R and content hash; the
+        hash of its JSON text, or of its decoded values for a checkpoint that has those."""
+        raw_rows = page.raw_rows
+        if self._text_hashes:
+            shown = self._shown
+            return _HeldPage(
+                page, [str(shown(raw)) for raw in raw_rows], [text_hash(raw) for raw in raw_rows]
+            )
+        r = self.replication_key
+        rows = [decode_row(raw) for raw in raw_rows]
+        return _HeldPage(page, [str(row.get(r)) for row in rows], [row_hash(row) for row in rows])
 
-    def _learn(self, request: PageRequest, page: list[HashedRow]) -> None:
-        """The stored time one page of rows covers, from the page just read: a full page covers
-        its request's start to its last shown R; a shorter one its request's range per row."""
+    def _learn(self, request: PageRequest, page: Sequence[str], take: int) -> None:
+        """The stored time a row covers, from the page just read (``take`` rows asked): a full
+        page covers its request's start to its last shown R; a shorter one its request's range
+        per row."""
         lo, hi = (parse_afas_datetime(str(c.value)) for c in request.where[0][:2])
-        if len(page) >= self.take:
-            if self._span is None:  # the window's first page: not the time before its rows
-                lo = max(lo, parse_afas_datetime(page[0][0]))
-            self._span = max(parse_afas_datetime(page[-1][0]) - lo, ONE_SECOND)
+        if len(page) >= take:
+            if self._per_row is None:  # the window's first page: not the time before its rows
+                lo = max(lo, parse_afas_datetime(page[0]))
+            self._per_row = max(parse_afas_datetime(page[-1]) - lo, ONE_SECOND) / take
             return
         if self._last_shown is not None:
             hi = min(hi, _whole_second(self._last_shown) + ONE_SECOND)
         if hi <= lo:
             return
         # Few rows or none (a gap): the next piece covers more, at most GROWTH times more.
-        span = (hi - lo) * self.take / len(page) if page else GROWTH * (hi - lo)
-        if self._span is not None:
-            span = min(span, GROWTH * self._span)
-        self._span = max(span, ONE_SECOND)
+        span = (hi - lo) * take / len(page) if page else GROWTH * (hi - lo)
+        if self._per_row is not None:
+            span = min(span, GROWTH * self._per_row * take)
+        self._per_row = max(span, ONE_SECOND) / take
 
     def _split(self, part: _Partition, cursor: IncrementalCursor) -> None:
         """Leave ``part`` about ``PIECE_PAGES`` of a page of its range (by the span the last
@@ -369,7 +439,7 @@ class WindowReader:
         workers spread over the pieces at the front, where records leave next. Nothing is cut
         before the density is known, inside a stored second read whole, or when the rest would
         be less than half a piece."""
-        if self._span is None or cursor.dense:
+        if self._per_row is None or cursor.dense:
             return
         end = cursor.hi
         if self._last_shown is not None:
@@ -377,11 +447,12 @@ class WindowReader:
         # Rows a cursor has emitted are stored before lo + 1.5 s (it continues one second
         # before the newest shown value it emitted); a piece not read yet has emitted none.
         margin = ONE_SECOND if part.pages == 0 and not part.seen.buckets else 2 * ONE_SECOND
-        length = self._span * PIECE_PAGES
+        length = self._per_row * part.take * PIECE_PAGES
         cut = max(_whole_second(cursor.lo + length), cursor.lo + margin, self._floor)
         if cut >= cursor.hi or end - cut < length / 2:
             return
-        self._partitions.insert(self._partitions.index(part) + 1, _Partition(cut, cursor.hi))
+        rest = _Partition(cut, cursor.hi, self._pace.take)
+        self._partitions.insert(self._partitions.index(part) + 1, rest)
         cursor.hi = cut
         part.hi = cut
         part.items.append(cut)  # tells the twin cursor, in page order
@@ -422,13 +493,17 @@ class WindowReader:
             if isinstance(item, datetime):
                 twin.hi = item
                 continue
+            started = time.monotonic()
             yield from twin.accept_hashed(item)
+            with self._cond:  # the consumer's time for the page: the read-ahead follows it
+                self._pace.emitted(len(item), time.monotonic() - started)
 
     def _read_here(self, part: _Partition) -> Iterator[Row]:
         """``parallel`` 1: the sequential cursor, in the calling thread."""
         cursor = self._cursor(part, part.seen, progress=self._progress)
         while not cursor.done:
-            yield from cursor.accept(self.client.get_rows(self.connector_id, cursor.request()))
+            page = self.client.get_page(self.connector_id, cursor.request())
+            yield from cursor.accept_hashed(self._held(page))
 
     def _cursor(
         self, part: _Partition, seen: SeenRows, progress: dict[str, Any] | None = None
@@ -438,7 +513,7 @@ class WindowReader:
             self.keys,
             lo=part.lo,
             hi=part.hi,
-            take=self.take,
+            take=part.take,
             extra=self.extra,
             seen=SeenRows.from_state(seen.as_state()),
             progress=progress,

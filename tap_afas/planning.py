@@ -64,7 +64,7 @@ class StreamPlan:
             keys=keys,
             replication_key=replication_key,
             filters=chosen.filters,
-            take=settings.page_size_for(len(connector.fields), shared=replication_key is not None),
+            take=settings.page_size_for(len(connector.fields)),
             tracks_deletes=log is not None and connector.id in log.entities,
             compares_keys=settings.compares_keys(connector.id),
         )

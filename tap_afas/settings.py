@@ -67,8 +67,8 @@ def _tap_properties() -> dict[str, dict[str, Any]]:
             "description": (
                 "Rows per request (1 to 150,000). Default: 150,000 divided by the connector's "
                 f"number of fields (AFAS's guidance), between {MIN_PAGE_SIZE} and {MAX_PAGE_SIZE}; "
-                "an incremental read in parallel uses two such pages shared among "
-                "max_parallel_requests + 1 requests."
+                "parallel incremental reads start at a quarter of it and grow to it where "
+                "AFAS's latency makes big pages pay. A set page_size is used as is."
             ),
         },
         "max_parallel_requests": {
@@ -297,20 +297,11 @@ class TapSettings:
             filters=self.filters.get(connector_id, ()),
         )
 
-    def page_size_for(self, field_count: int, *, shared: bool = False) -> int:
-        """Rows per request: ``page_size``, else AFAS's guidance (150,000 cells per page).
-
-        ``shared``: for parallel reads (``afas_profit.window``), two guided pages are shared
-        among ``max_parallel_requests + 1`` (one page is waiting while the others are in
-        flight): AFAS has about two guided pages in hand at any moment, and the tap holds about
-        two and a half guided pages of JSON text, whatever the data size.
-        """
+    def page_size_for(self, field_count: int) -> int:
+        """Rows per request: ``page_size``, else AFAS's guidance (150,000 cells per page)."""
         if self.page_size:
             return int(self.page_size)
-        guided = max(MIN_PAGE_SIZE, min(MAX_PAGE_SIZE, PAGE_CELLS // max(field_count, 1)))
-        if not shared:
-            return guided
-        return max(MIN_PAGE_SIZE, guided * 2 // (self.max_parallel_requests + 1))
+        return max(MIN_PAGE_SIZE, min(MAX_PAGE_SIZE, PAGE_CELLS // max(field_count, 1)))
 
     def select(self, available: Sequence[ConnectorRef]) -> list[str]:
         """The connector ids to sync; an explicitly named unknown id is an error."""

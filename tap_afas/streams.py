@@ -131,6 +131,7 @@ class GetConnectorStream(Stream):
             take=plan.take,
             extra=plan.filters,
             parallel=self.settings.max_parallel_requests,
+            adaptive_take=not self.settings.page_size,  # pages follow AFAS's latency
         )
         state[PROGRESS_KEY] = reader.checkpoint()
         self.logger.info(

@@ -17,6 +17,7 @@ from typing_extensions import override
 from afas_profit.client import ProfitClient
 from tap_afas.console import ConsoleChecks, run_console
 from tap_afas.file_streams import file_streams
+from tap_afas.memory import keep_large_blocks_mapped
 from tap_afas.output import BufferedWriter
 from tap_afas.settings import TapSettings, tap_config_schema
 from tap_afas.state_and_catalog import check_catalog, check_state
@@ -64,6 +65,7 @@ def _check_settings(config: Mapping[str, Any]) -> None:
 def main() -> None:
     """The ``tap-afas`` console script: config, state and catalog are checked before discovery
     and the first request; every failure ends with one ERROR line (tap_afas/console.py)."""
+    keep_large_blocks_mapped()  # peak memory stays flat as data grows (tap_afas/memory.py)
     run_console(
         TapAFAS,
         ConsoleChecks(settings=_check_settings, state=check_state, catalog=check_catalog),

@@ -28,11 +28,12 @@ from typing import Any
 
 import pytest
 
-from afas_profit.client import ProfitClient, RetryPolicy
-from afas_profit.cursor import Cursor, KeysetCursor, row_hash
+from afas_profit.client import ProfitClient, RetryPolicy, decode_row
+from afas_profit.cursor import Cursor, KeysetCursor, PageRequest, row_hash, text_hash
 from afas_profit.environment import ProfitEnvironment
 from afas_profit.errors import AFASConfigError, AFASRequestError, AFASServerError
 from afas_profit.filters import Condition, Op
+from afas_profit.read_ahead import MIN_PAGES, ReadAhead
 from afas_profit.times import filter_value
 from afas_profit.window import PIECE_PAGES, Progress, WindowReader
 from afas_sandbox import RunningSandbox
@@ -187,7 +188,14 @@ def window_reader(
     lo: datetime = LO,
     hi: datetime = HI,
     progress: Progress | None = None,
+    text_hashes: bool = True,
+    adaptive_take: bool = False,
 ) -> WindowReader:
+    if progress is None and not text_hashes:  # as tap-afas before 0.9 read a window
+        return WindowReader(
+            client, CONNECTOR, R, KEYS, lo=lo, hi=hi, take=take, parallel=parallel,
+            text_hashes=False,
+        )  # fmt: skip
     return WindowReader.resume(
         progress,
         start=lo,
@@ -199,7 +207,16 @@ def window_reader(
         hi=hi,
         take=take,
         parallel=parallel,
+        adaptive_take=adaptive_take,
     )
+
+
+def row_text(client: ProfitClient, row: Row) -> bytes:
+    """``row``'s JSON text as AFAS sends it."""
+    where = [[Condition(k, Op.EQUAL, str(row[k])) for k in KEYS]]
+    (raw,) = client.get_page(CONNECTOR, PageRequest(where, KEYS, skip=-1, take=-1)).raw_rows
+    assert decode_row(raw) == row
+    return bytes(raw)
 
 
 def reader_threads() -> list[threading.Thread]:
@@ -256,7 +273,7 @@ def test_every_row_of_the_window_once_and_in_order(
     reader = window_reader(client, take=take, parallel=parallel)
     emitted = list(reader.rows())
     assert_exact(emitted, truth)
-    assert reader.checkpoint() == {"lo": filter_value(HI), "seen": {}}
+    assert reader.checkpoint() == {"lo": filter_value(HI), "seen": {}, "hash": "text"}
     assert all(int(p.params["skip"]) <= 0 for p in recorder.snapshot())
     assert reader_threads() == []
 
@@ -330,10 +347,36 @@ def test_resumed_where_the_new_plan_would_cut_inside_the_seen_second(
     # checkpoint then says lo 60 (every row before is emitted), not the case under test.
     before, state = _read_until(window_reader(client, take=3, parallel=1), index + 1)
     assert state["lo"] == filter_value(at(59)), "precondition: the checkpoint is one s back"
-    assert state["seen"] == {shown(at(60)): {row_hash(truth[index]): 1}}
+    assert state["seen"] == {shown(at(60)): {text_hash(row_text(client, truth[index])): 1}}
+    assert state["hash"] == "text"
     resumed = window_reader(client, take=3, parallel=3, progress=Progress.parse(state, "test"))
     after = list(resumed.rows())
     assert_exact(before + after, truth)
+
+
+@pytest.mark.parametrize("parallel", [1, 3])
+def test_a_checkpoint_of_decoded_row_hashes_still_resumes_exactly(
+    sandbox: RunningSandbox, client: ProfitClient, parallel: int
+) -> None:
+    """A checkpoint written before row texts were hashed (no "hash", ``row_hash``es in
+    "seen") is resumed with those hashes; the next checkpoint after it uses text hashes."""
+    stored = place(sandbox, resume_tail())
+    truth = expected(sandbox, stored)
+    resumes = 0
+    for cut in range(1, len(truth) + 1, 3):
+        old = window_reader(client, take=3, parallel=parallel, text_hashes=False)
+        before, state = _read_until(old, cut)
+        assert "hash" not in state
+        for bucket in state["seen"].values():
+            assert set(bucket) <= {row_hash(row) for row in truth}
+        progress = Progress.parse(state, "test")
+        assert progress is not None
+        resumes += progress.text_hashes is False
+        resumed = window_reader(client, take=3, parallel=parallel, progress=progress)
+        after = list(resumed.rows())
+        assert_exact(before + after, truth, f"(cut after {cut} rows, state {state})")
+        assert resumed.checkpoint() == {"lo": filter_value(HI), "seen": {}, "hash": "text"}
+    assert resumes >= 10, "most cuts leave rows in 'seen'"
 
 
 # --------------------------------------------------------------------------- 4b: random shapes
@@ -354,12 +397,14 @@ def test_random_shapes_and_timings_read_and_resume_exactly(
     truth = expected(sandbox, place(sandbox, stamps))
     sandbox.latency.fixed_ms = rng.choice([0, 1, 3])
     take, parallel = rng.choice([1, 3, 7, 25, 100]), rng.choice([2, 3, 4, 8])
-    where = f"(seed {seed}, take {take}, parallel {parallel})"
-    assert_exact(list(window_reader(client, take=take, parallel=parallel).rows()), truth, where)
+    # Odd seeds: page sizes change within the window as latency is measured.
+    options: dict[str, Any] = {"take": take, "parallel": parallel, "adaptive_take": seed % 2 == 1}
+    where = f"(seed {seed}, {options})"
+    assert_exact(list(window_reader(client, **options).rows()), truth, where)
     cut = rng.randint(0, len(truth))
-    before, state = _read_until(window_reader(client, take=take, parallel=parallel), cut)
+    before, state = _read_until(window_reader(client, **options), cut)
     progress = Progress.parse(state, "test")
-    after = list(window_reader(client, take=take, parallel=parallel, progress=progress).rows())
+    after = list(window_reader(client, progress=progress, **options).rows())
     assert_exact(before + after, truth, f"{where} resumed after {cut} rows")
 
 
@@ -396,19 +441,93 @@ def test_a_slow_consumer_holds_a_bounded_number_of_pages(
     truth = expected(sandbox, place(sandbox, [at(i * 3 + 0.1) for i in range(400)]))
     recorder = PageLog(sandbox)
     consumed: set[Key] = set()
-    most = 0
+    most = most_once_measured = 0
     for n, row in enumerate(window_reader(client, take=take, parallel=parallel).rows(), 1):
         consumed.add(key_of(row))
         # A page is held from its answer until its last row was emitted.
         pending = [p for p in recorder.snapshot() if not p.probe and not set(p.keys) <= consumed]
         most = max(most, len(pending))
+        if n > 3 * take:  # the consumer's time per page is measured (and reads since then)
+            most_once_measured = max(most_once_measured, len(pending))
         if n % take == 0:
             time.sleep(0.02)  # the consumer: slower than the sandbox
     assert len(consumed) == len(truth)
-    # Requested or read ahead: ``parallel`` + 1, the emitting piece's one page beyond, and the
-    # page being emitted (window.py: "at most ``parallel + 3`` pages are held").
+    # Requested or read ahead: at most ``parallel`` + 1 (before the consumer is measured), the
+    # emitting piece's one page beyond, and the page being emitted.
     bound = parallel + 3
     assert most <= bound, f"{most} pages held (read, not yet emitted) at once; at most {bound}"
+    # Once the consumer is measured as slower than the sandbox: two pages (read_ahead.py).
+    bound = MIN_PAGES + 2
+    assert most_once_measured <= bound, f"{most_once_measured} pages held; at most {bound}"
+
+
+@pytest.mark.parametrize("parallel", [2, 4], ids=lambda p: f"parallel{p}")
+def test_a_fast_consumer_of_a_slow_afas_keeps_every_reader_busy(
+    sandbox: RunningSandbox, client: ProfitClient, parallel: int
+) -> None:
+    truth = expected(sandbox, place(sandbox, [at(i * 2 + 0.1) for i in range(480)]))
+    sandbox.latency.fixed_ms = 40
+    recorder = RequestRecorder(sandbox)
+    assert_exact(list(window_reader(client, take=10, parallel=parallel).rows()), truth)
+    assert recorder.max_in_flight == parallel
+
+
+def test_a_failure_in_a_reader_thread_is_raised_in_the_caller(
+    sandbox: RunningSandbox, client: ProfitClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only a failed request: any error in a worker ends the read (the caller would
+    otherwise wait for pages that never come)."""
+    expected(sandbox, place(sandbox, [at(i * 2 + 0.1) for i in range(100)]))
+
+    def broken(self: ReadAhead, seconds: float, rows: int) -> None:
+        raise RuntimeError("the read-ahead broke")
+
+    monkeypatch.setattr(ReadAhead, "requested", broken)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            list(window_reader(client, take=10, parallel=3).rows())
+        except BaseException as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=read, daemon=True)
+    caller.start()
+    caller.join(timeout=30)
+    assert not caller.is_alive(), "the caller still waits for pages"
+    assert [str(e) for e in outcome] == ["the read-ahead broke"]
+    assert reader_threads() == []
+
+
+# --------------------------------------------------------------------------- 6b: page sizes
+
+
+@pytest.mark.parametrize(
+    ("fixed_ms", "per_row_ms", "largest"),
+    [(60, 0, True), (0, 2, False)],
+    ids=["latency-dominates", "rows-dominate"],
+)
+def test_pages_grow_to_the_largest_size_only_when_latency_dominates(
+    sandbox: RunningSandbox, fixed_ms: int, per_row_ms: int, largest: bool
+) -> None:
+    """Adaptive pages start at a quarter of ``take``; they grow to ``take`` when the fixed
+    latency would be more than a third of a request, and stay small when rows cost the most."""
+    truth = expected(sandbox, place(sandbox, [at(i * 0.9 + 0.1) for i in range(1000)]))
+    fresh = client_for(sandbox)  # no answer timed yet: the window's probe measures latency
+    sandbox.latency.fixed_ms, sandbox.latency.per_row_ms = fixed_ms, per_row_ms
+    recorder = PageLog(sandbox)
+    try:
+        reader = window_reader(fresh, take=40, parallel=3, adaptive_take=True)
+        assert_exact(list(reader.rows()), truth)
+    finally:
+        fresh.close()
+    takes = [int(p.params["take"]) for p in recorder.snapshot() if not p.probe]
+    assert takes[0] == 10, "the first page is the smallest"
+    assert set(takes) <= {10, 40}
+    if largest:
+        assert takes[-5:] == [40] * 5, takes
+    else:
+        assert set(takes) == {10}, takes
 
 
 # --------------------------------------------------------------------------- 7: requests
@@ -516,7 +635,7 @@ def test_a_first_sync_reads_the_undated_rows_once_after_the_window(
     assert emitted == dated + undated
     assert reader.emitted_empty == len(undated)
     assert all(marks), "the checkpoint said the undated rows were done before they were"
-    assert reader.checkpoint() == {"lo": filter_value(hi), "seen": {}}
+    assert reader.checkpoint() == {"lo": filter_value(hi), "seen": {}, "hash": "text"}
 
 
 # --------------------------------------------------------------------------- checkpoints refused
@@ -529,8 +648,9 @@ def test_a_first_sync_reads_the_undated_rows_once_after_the_window(
         {"lo": "yesterday", "seen": {}},
         {"lo": "2026-03-02T08:00:00", "seen": {"not a time": {"0123abcd": 1}}},
         {"lo": "2026-03-02T08:00:00", "seen": {"2026-03-02T08:00:01Z": 3}},
+        {"lo": "2026-03-02T08:00:00", "seen": {}, "hash": "md5"},
     ],
-    ids=["no-lo", "bad-lo", "bad-seen-time", "bad-seen-bucket"],
+    ids=["no-lo", "bad-lo", "bad-seen-time", "bad-seen-bucket", "bad-hash"],
 )
 def test_a_broken_checkpoint_is_refused_with_what_to_do(state: dict[str, Any]) -> None:
     with pytest.raises(AFASConfigError, match="Remove it from the state") as info:
