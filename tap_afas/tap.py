@@ -8,6 +8,7 @@ selected by ``connectors`` / ``exclude_connectors``, and builds each stream's sc
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -46,8 +47,11 @@ class TapAFAS(Tap):
         )
         environment = client.environment_info()
         streams: list[Stream] = []
-        for connector_id in settings.select(environment.get_connectors):
-            info = client.get_connector_info(connector_id)
+        chosen = settings.select(environment.get_connectors)
+        # Each connector's metainfo is one request: sent in parallel, within the tap's limit.
+        with ThreadPoolExecutor(settings.max_parallel_requests, "metainfo") as pool:
+            infos = list(pool.map(client.get_connector_info, chosen))
+        for info in infos:
             settings.check_connector(info)
             streams.append(GetConnectorStream(self, info, settings, client, self.clock))
         streams.extend(file_streams(self, settings, client, environment, self.clock))

@@ -7,12 +7,14 @@ read with plain ``requests``; the mapping rules are the documented ones (tap bri
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from afas_sandbox import RunningSandbox
+from tests.support.recorders import RequestRecorder
 from tests.support.sandbox_reading import SandboxReader
 from tests.support.tap_runs import discover, discovery_error, run_tap_cli, tap_config
 
@@ -255,3 +257,20 @@ def test_override_naming_a_missing_field_is_a_clear_error(
     message = discovery_error(tap_config(afas_sandbox, **override))
     assert "ChangedWhen" in message
     assert "Profit_Debtors" in message
+
+
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_connectors_metainfo_is_read_in_parallel_within_the_limit(
+    afas_sandbox_factory: Callable[..., RunningSandbox], parallel: int
+) -> None:
+    """One metainfo request per connector: 13 connectors at 50 ms each take 0.65 s one by one,
+    a quarter of that four at a time; the catalog is the same either way, in the same order."""
+    sandbox = afas_sandbox_factory()
+    one_by_one = discover(tap_config(sandbox, max_parallel_requests=1))
+    sandbox.latency.fixed_ms = 50
+    recorder = RequestRecorder(sandbox)
+    catalog = discover(tap_config(sandbox, max_parallel_requests=parallel))
+    assert catalog == one_by_one
+    gets = [s for s in recorder.seen if s.path.split("/metainfo/")[-1].startswith("get/")]
+    assert len(gets) == len(DOCUMENTED_KEYS)
+    assert recorder.max_in_flight == parallel
