@@ -177,6 +177,16 @@ class GetConnectorStream(Stream):
         yield from self.deletes.records(cursor, self.logger.warning)
 
     @override
+    def generate_child_contexts(
+        self, record: dict[str, Any], context: Mapping[str, Any] | None
+    ) -> Iterable[Mapping[str, Any] | None]:
+        """Without child streams, no child context per record: singer-sdk's default builds one
+        (a generator, a stream-map filter call and a copy per record) to sync none."""
+        if self.child_streams:
+            return super().generate_child_contexts(record, context)
+        return ()
+
+    @override
     def post_process(
         self, row: dict[str, Any], context: Mapping[str, Any] | None = None
     ) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from tests.support.clock import clock_ahead
 from tests.support.recorders import RequestRecorder
 from tests.support.records import duplicates, key_of, multiset, utc
 from tests.support.sandbox_reading import SandboxReader, local_to_utc_iso
-from tests.support.tap_runs import TapRun, run_tap, tap_config
+from tests.support.tap_runs import TapRun, discover, run_tap, tap_config
 
 INCREMENTAL = {
     "Profit_Persons": "ModifiedDate",
@@ -272,3 +272,43 @@ def test_rows_with_an_empty_modified_date_are_read_by_the_first_sync_only(
     since = run_tap({**config, "start_date": "2000-01-01T00:00:00Z"})
     assert since.records("profit_freetable_k01")
     assert all(r["Datum_gewijzigd"] for r in since.records("profit_freetable_k01"))
+
+
+def test_stream_maps_selection_and_flattening_still_apply(
+    afas_sandbox: RunningSandbox, reader: SandboxReader
+) -> None:
+    """singer-sdk's record path is kept whole: a stream map (alias, filter, computed and dropped
+    properties), flattening, and a property deselected in the catalog."""
+    config = tap_config(
+        afas_sandbox,
+        connectors=["Profit_Persons"],
+        flattening_enabled=True,
+        flattening_max_depth=1,
+        stream_maps={
+            "profit_persons": {
+                "__alias__": "people",
+                "__filter__": "Gender == 'M'",
+                "name": "FirstName + ' ' + LastName",
+                "Phone": None,
+            }
+        },
+    )
+    catalog = discover(config)  # as discovered, then one property deselected
+    (entry,) = catalog["streams"]
+    for item in entry["metadata"]:
+        if item["breadcrumb"] == ["properties", "Email"]:
+            item["metadata"]["selected"] = False
+    run = run_tap(config, catalog=catalog)
+    expected = [r for r in reader.expected("Profit_Persons") if r["Gender"] == "M"]
+    people = run.records("people")
+    assert len(expected) > 10, "precondition: the demo has men and women"
+    assert len(expected) < len(reader.expected("Profit_Persons"))
+    assert run.records("profit_persons") == []
+    assert sorted(r["PersonId"] for r in people) == sorted(r["PersonId"] for r in expected)
+    by_id = {r["PersonId"]: r for r in expected}
+    for record in people:
+        source = by_id[record["PersonId"]]
+        assert record["name"] == f"{source['FirstName']} {source['LastName']}"
+        assert "Phone" not in record, "dropped by the map"
+        assert "Email" not in record, "deselected in the catalog"
+        assert record["ModifiedDate"] == source["ModifiedDate"]
