@@ -46,10 +46,11 @@
   and one piece: exactly the sequential cursor.
 
 After the window, a first sync (no bookmark, no start date) reads the rows whose R is empty, by
-key or in one request, sequentially: no window can reach them. A row changed later gets a
-modified date and is read by a later sync's window. The checkpoint says ``empty_pending`` until
-they are done; a sync stopped before then reads them all again (they have no bookmark to resume
-from), so those rows can be emitted twice after such a stop.
+key or in one request, sequentially: no window can reach them. Their first request is sent by
+the first worker to find the window read, while the window's last records still leave. A row
+changed later gets a modified date and is read by a later sync's window. The checkpoint says
+``empty_pending`` until they are done; a sync stopped before then reads them all again (they
+have no bookmark to resume from), so those rows can be emitted twice after such a stop.
 """
 
 from __future__ import annotations
@@ -213,6 +214,8 @@ class WindowReader:
         if empty_rows is not None:
             self._progress[EMPTY_PENDING] = True
         self.emitted_empty = 0
+        # The empty-R rows' cursor and its first page, asked for once the window is read.
+        self._empty_first: tuple[Cursor, list[Row] | BaseException | None] | None = None
         self._cond = threading.Condition()
         self._pace = ReadAhead(self.parallel, take, adaptive=adaptive_take and self.parallel > 1)
         if client.quickest_answer is not None:  # metainfo's answers: about AFAS's latency
@@ -259,11 +262,16 @@ class WindowReader:
         if self.lo < self.hi:
             yield from self._window()
         if self.empty_rows is not None:
-            cursor = self.empty_rows()
+            cursor, page = self._empty_first or (self.empty_rows(), None)
             while not cursor.done:
-                for row in cursor.accept(self.client.get_rows(self.connector_id, cursor.request())):
+                if page is None:
+                    page = self.client.get_rows(self.connector_id, cursor.request())
+                if isinstance(page, BaseException):
+                    raise page
+                for row in cursor.accept(page):
                     self.emitted_empty += 1
                     yield row
+                page = None
         self._progress.clear()
         self._progress.update({"lo": filter_value(self.hi), "seen": {}, HASH_KEY: TEXT_HASHES})
 
@@ -324,11 +332,31 @@ class WindowReader:
         thread, which would otherwise wait for pages that never come."""
         try:
             self._read_pages()
+            self._prefetch_empty_rows()
         except BaseException as exc:
             with self._cond:
                 self._error = self._error or exc
                 self._stop = True
                 self._cond.notify_all()
+
+    def _prefetch_empty_rows(self) -> None:
+        """The window is read: the first worker done asks for the first page of the rows whose
+        R is empty (a first sync reads them next), so that request overlaps the window's last
+        records instead of following them. What it raises is raised where the page is used."""
+        with self._cond:
+            if self._stop or self.empty_rows is None or self._empty_first is not None:
+                return
+            if not self._all_read():
+                return
+            cursor = self.empty_rows()
+            self._empty_first = (cursor, None)  # this worker asks
+        page: list[Row] | BaseException
+        try:
+            page = self.client.get_rows(self.connector_id, cursor.request())
+        except Exception as exc:
+            page = exc
+        with self._cond:
+            self._empty_first = (cursor, page)
 
     def _read_pages(self) -> None:
         """Read one page at a time from the frontmost piece that may be read, until all are
@@ -345,6 +373,7 @@ class WindowReader:
                 if self._stop or (part is None and (not self._probe_due() or self._all_read())):
                     self._cond.notify_all()
                     return
+
                 if part is None:
                     self._end_probe = "running"
                 else:

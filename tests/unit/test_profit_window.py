@@ -638,6 +638,49 @@ def test_a_first_sync_reads_the_undated_rows_once_after_the_window(
     assert reader.checkpoint() == {"lo": filter_value(hi), "seen": {}, "hash": "text"}
 
 
+def test_the_undated_rows_are_asked_for_while_the_window_still_leaves(
+    sandbox: RunningSandbox, client: ProfitClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their first request is sent once the window is read, not after its last record left; a
+    failure of that request is raised where the undated rows are read, after the window."""
+    rows = all_rows(sandbox, FREE)
+    undated = sorted((r for r in rows if not r[FREE_R]), key=lambda r: r["SqNo"])
+
+    def empty_rows() -> Cursor:
+        return KeysetCursor(("SqNo",), take=3, extra=(Condition(FREE_R, Op.EMPTY),))
+
+    def reader() -> WindowReader:
+        return WindowReader.resume(
+            None, start=None, first_sync_rows=empty_rows, client=client, connector_id=FREE,
+            replication_key=FREE_R, keys=("SqNo",), hi=datetime(2030, 1, 1), take=3, parallel=3,
+        )  # fmt: skip
+
+    recorder = RequestRecorder(sandbox)
+    emitted, last_dated_left = [], 0.0
+    for row in reader().rows():
+        emitted.append(row)
+        if row[FREE_R]:
+            time.sleep(0.01)  # a consumer slower than the sandbox
+            last_dated_left = time.monotonic()
+    assert emitted[-len(undated) :] == undated
+    asked = [s for s in recorder.seen if s.params.get("operatortypes") == str(int(Op.EMPTY))]
+    assert asked, "the undated rows were asked for"
+    assert asked[0].started < last_dated_left, "asked for only after the window had left"
+
+    real_get_rows = client.get_rows
+
+    def refusing_undated(connector_id: str, request: PageRequest) -> list[Row]:
+        if any(c.op == Op.EMPTY for group in request.where for c in group):
+            raise AFASRequestError("the undated rows were refused")
+        return real_get_rows(connector_id, request)
+
+    monkeypatch.setattr(client, "get_rows", refusing_undated)
+    before: list[Row] = []
+    with pytest.raises(AFASRequestError, match="undated rows were refused"):
+        before.extend(reader().rows())
+    assert len(before) == len(rows) - len(undated), "the window's rows left first"
+
+
 # --------------------------------------------------------------------------- checkpoints refused
 
 
