@@ -177,8 +177,12 @@ def decode_row(raw: msgspec.Raw) -> Row:
     """One row of a ``Page``, as ``get_rows`` decodes it (numbers with decimals as Decimal)."""
     row = _JSON.decode(raw)
     if not isinstance(row, dict):
-        raise AFASServerError(f"A GetConnector row is not a JSON object: {bytes(raw)[:80]!r}")
+        raise _not_an_object(raw)
     return row
+
+
+def _not_an_object(raw: msgspec.Raw) -> AFASServerError:
+    return AFASServerError(f"A GetConnector row is not a JSON object: {bytes(raw)[:80]!r}")
 
 
 class FieldReader:
@@ -186,7 +190,6 @@ class FieldReader:
     fifth of ``decode_row``'s time): what a reader needs of rows it holds before emitting."""
 
     def __init__(self, field_id: str) -> None:
-        self.field_id = field_id
         one_field = msgspec.defstruct(
             "OneField", [("value", Any, None)], rename={"value": field_id}
         )
@@ -199,9 +202,7 @@ class FieldReader:
         try:
             return self._decoder.decode(raw).value
         except msgspec.ValidationError:
-            raise AFASServerError(
-                f"A GetConnector row is not a JSON object: {bytes(raw)[:80]!r}"
-            ) from None
+            raise _not_an_object(raw) from None
 
 
 class ProfitClient:

@@ -72,9 +72,8 @@ class RecordConverter:
             if len(self._day_offsets) >= MAX_CACHED_DAYS:
                 self._day_offsets.clear()
             self._day_offsets[day] = first if first == last else None
-            if first == last:
-                return first
-        return self._offset(wall)
+        offset = self._day_offsets[day]
+        return self._offset(wall) if offset is None else offset
 
     def _offset(self, wall: datetime) -> timedelta:
         return wall - local_to_utc(wall, self.zone).replace(tzinfo=None)

@@ -218,8 +218,7 @@ class WindowReader:
         self._empty_first: tuple[Cursor, list[Row] | BaseException | None] | None = None
         self._cond = threading.Condition()
         self._pace = ReadAhead(self.parallel, take, adaptive=adaptive_take and self.parallel > 1)
-        if client.quickest_answer is not None:  # metainfo's answers: about AFAS's latency
-            self._pace.probed(client.quickest_answer)
+        self._latency_known()  # from metainfo's answers, when there were some
         self._partitions: list[_Partition] = []
         self._emitting: _Partition | None = None
         self._front = 0  # index of the emitting partition
@@ -294,13 +293,11 @@ class WindowReader:
             Condition(r, Op.LESS, filter_value(self.hi)),
         ]
         request = PageRequest(and_all([bounds], self.extra), (f"-{r}",), skip=0, take=1)
-        started = time.monotonic()
         rows = self.client.get_rows(self.connector_id, request)
-        took = time.monotonic() - started
         shown = rows[0].get(r) if rows else None
         last = parse_afas_datetime(str(shown)) if shown else self.lo
         with self._cond:
-            self._pace.probed(took)
+            self._latency_known()
             self._last_shown = last
             self._end_probe = "done"
             self._cond.notify_all()
@@ -373,7 +370,6 @@ class WindowReader:
                 if self._stop or (part is None and (not self._probe_due() or self._all_read())):
                     self._cond.notify_all()
                     return
-
                 if part is None:
                     self._end_probe = "running"
                 else:
@@ -421,6 +417,11 @@ class WindowReader:
                 return part
             return part if held < self._pace.pages() else None
         return None
+
+    def _latency_known(self) -> None:
+        """The quickest answer the client has had (metainfo's, the probe's) sizes pages."""
+        if self.client.quickest_answer is not None:
+            self._pace.probed(self.client.quickest_answer)
 
     def _probe_due(self) -> bool:
         """The end probe is not sent yet and the first page is in (the window has more)."""

@@ -34,6 +34,7 @@ class StreamPlan:
     replication_key: str | None
     filters: tuple[Condition, ...]
     take: int
+    adaptive_take: bool  # no page_size set: window pages follow AFAS's latency (read_ahead.py)
     tracks_deletes: bool
     compares_keys: bool
 
@@ -65,6 +66,7 @@ class StreamPlan:
             replication_key=replication_key,
             filters=chosen.filters,
             take=settings.page_size_for(len(connector.fields)),
+            adaptive_take=not settings.page_size,
             tracks_deletes=log is not None and connector.id in log.entities,
             compares_keys=settings.compares_keys(connector.id),
         )

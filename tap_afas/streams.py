@@ -131,7 +131,7 @@ class GetConnectorStream(Stream):
             take=plan.take,
             extra=plan.filters,
             parallel=self.settings.max_parallel_requests,
-            adaptive_take=not self.settings.page_size,  # pages follow AFAS's latency
+            adaptive_take=plan.adaptive_take,
         )
         state[PROGRESS_KEY] = reader.checkpoint()
         self.logger.info(
