@@ -182,8 +182,8 @@ class IncrementalCursor(Cursor):
         self.progress: dict[str, Any] = {} if progress is None else progress
         self.progress["lo"] = filter_value(lo)
         self.progress["seen"] = self.seen.as_state()
-        self._frontier: datetime | None = None
-        self._frontier_shown = ""
+        self._frontier_shown = ""  # the newest shown value emitted
+        self._frontier_wall = ""  # its first 19 characters: ISO text compares as time
         self._lo_text = (lo, filter_value(lo))
 
     def request(self) -> PageRequest:
@@ -215,12 +215,14 @@ class IncrementalCursor(Cursor):
         page is iterated once, in order (a reader may decode its rows as they are asked for)."""
         page_start = self.lo
         count = 0
+        seen = self.seen if self.seen.buckets else None
         for shown, digest, row in page:
             count += 1
-            if self.seen.consume(shown, digest):
+            if seen is not None and seen.consume(shown, digest):
                 continue  # emitted before, and still in progress["seen"]
             self._track(shown, digest)
             yield row
+        frontier = parse_afas_datetime(self._frontier_wall) if self._frontier_wall else None
         if self.dense:
             self.lo = page_start + ONE_SECOND
             self._reset_tail()
@@ -228,8 +230,8 @@ class IncrementalCursor(Cursor):
             self.done = self.lo >= self.hi
         elif count < self.take:
             self.done = True
-        elif self._frontier is not None and self._frontier - ONE_SECOND > page_start:
-            self.lo = self._frontier - ONE_SECOND
+        elif frontier is not None and frontier - ONE_SECOND > page_start:
+            self.lo = frontier - ONE_SECOND
             self.seen = SeenRows.from_state(self.progress["seen"])
         else:
             # More than a page within two shown seconds: read the stored second whole.
@@ -238,20 +240,24 @@ class IncrementalCursor(Cursor):
 
     def _track(self, shown: str, digest: str) -> None:
         """Record an emitted row in ``progress`` (before it leaves this cursor)."""
+        tail = self.progress["seen"]
         if shown != self._frontier_shown:
-            moment = parse_afas_datetime(shown)
-            if self._frontier is None or moment > self._frontier:
-                self._frontier = moment
+            wall = shown[:19]
+            if wall > self._frontier_wall:
+                self._frontier_wall = wall
                 self._frontier_shown = shown
-                floor = filter_value(moment - ONE_SECOND)
-                tail = self.progress["seen"]
+                floor = _second_before(wall)
                 for old in [k for k in tail if k[:19] < floor]:
                     del tail[old]
                 if self._lo_text[0] != self.lo:  # self.lo moves once a page, at most
                     self._lo_text = (self.lo, filter_value(self.lo))
-                self.progress["lo"] = max(floor, self._lo_text[1])
-        bucket = self.progress["seen"].setdefault(shown, {})
-        bucket[digest] = bucket.get(digest, 0) + 1
+                lo_text = self._lo_text[1]
+                self.progress["lo"] = floor if floor > lo_text else lo_text
+        bucket = tail.get(shown)
+        if bucket is None:
+            tail[shown] = {digest: 1}
+        else:
+            bucket[digest] = bucket.get(digest, 0) + 1
 
     def _reset_tail(self) -> None:
         """After a whole stored second: keep only the emitted rows that can come back.
@@ -272,6 +278,16 @@ class IncrementalCursor(Cursor):
         """The window is read: the checkpoint moves to its end, where the next sync starts."""
         self.progress.clear()
         self.progress.update({"lo": filter_value(self.hi), "seen": {}})
+
+
+def _second_before(wall: str) -> str:
+    """``2024-03-01T10:00:02`` → ``2024-03-01T10:00:01`` (a shown value's first 19 characters
+    as a filter value); by text when only the last digit changes, else by the calendar (which
+    also refuses a value that is not a datetime)."""
+    last = wall[-1:]
+    if len(wall) == 19 and "1" <= last <= "9" and wall[16] == ":" and wall[17] in "012345":
+        return wall[:18] + chr(ord(last) - 1)
+    return filter_value(parse_afas_datetime(wall) - ONE_SECOND)
 
 
 class KeysetCursor(Cursor):

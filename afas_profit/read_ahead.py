@@ -7,8 +7,11 @@ needs and no more:
   have left: with requests taking ``r`` seconds and a page's records leaving in ``e`` seconds,
   ``ceil(r / e)`` requests are kept going, plus the page being emitted; at least 2, at most
   ``parallel + 1``. A fast AFAS or a slow consumer: two pages; a slow AFAS and a fast consumer:
-  up to ``parallel + 1``. Until the consumer's first page is measured, a record is taken to
-  cost ``PRIOR_ROW_SECONDS``.
+  up to ``parallel + 1``. ``r`` is the measured average, or what a page of the current size
+  costs by the latency and per-row cost measured (``f + c * take``, below) when that is more:
+  pages grow, and a bigger page takes longer. Before any page is in, two pages (the first
+  one is all there is to read); once one is in and until the consumer's first page is
+  measured, ``parallel + 1``: nothing has left yet, so every request counts.
 - **Page size** (``adaptive``: the user did not set one). A request costs a fixed latency
   ``f`` (the quickest small answer the client has had: metainfo's or the window's ``take=1``
   probe) plus ``c`` per row returned. Pages start at
@@ -22,7 +25,6 @@ from __future__ import annotations
 
 import math
 
-PRIOR_ROW_SECONDS = 20e-6  # a record's time in tap-afas and singer-sdk, before one is measured
 WEIGHT = 0.3  # of the newest measurement in the moving averages
 MIN_PAGES = 2  # the page being emitted and the next one
 SMALLEST_SHARE = 4  # adaptive pages start at (and never go below) 1/4 of the largest
@@ -38,7 +40,7 @@ class ReadAhead:
         self.smallest = max(1, take // SMALLEST_SHARE) if adaptive else take
         self.take = self.smallest  # rows per request for pieces cut from now on
         self.request_seconds: float | None = None
-        self.row_seconds = PRIOR_ROW_SECONDS  # a record's time once read (the consumer's)
+        self.row_seconds: float | None = None  # a record's time once read (the consumer's)
         self.latency: float | None = None  # a request's time without rows (the probe's)
         self.answer_row_seconds: float | None = None  # a request's time per row returned
 
@@ -61,15 +63,22 @@ class ReadAhead:
     def emitted(self, rows: int, seconds: float) -> None:
         """A page of ``rows`` left in ``seconds`` (the time its consumer took, no waiting)."""
         if rows:
-            self.row_seconds += WEIGHT * (seconds / rows - self.row_seconds)
+            old = self.row_seconds
+            now = seconds / rows
+            self.row_seconds = now if old is None else old + WEIGHT * (now - old)
 
     def pages(self) -> int:
         """Pages to hold or have in flight: at least 2, at most ``parallel + 1``."""
         most = max(MIN_PAGES, self.parallel + 1)
         if self.request_seconds is None:
             return MIN_PAGES
+        if self.row_seconds is None:
+            return most
+        request = self.request_seconds
+        if self.latency is not None and self.answer_row_seconds is not None:
+            request = max(request, self.latency + self.answer_row_seconds * self.take)
         emit_seconds = max(self.row_seconds * self.take, 1e-9)
-        return max(MIN_PAGES, min(most, math.ceil(self.request_seconds / emit_seconds) + 1))
+        return max(MIN_PAGES, min(most, math.ceil(request / emit_seconds) + 1))
 
     def _resize(self) -> None:
         if self.smallest == self.largest or self.latency is None:

@@ -3,8 +3,11 @@
 Datetimes (controlType 8 and unknown date controls) become ISO 8601 UTC; dates become
 ``YYYY-MM-DD``; times ``HH:MM:SS``. The UTC offset is cached per local day (on the days the
 offset changes, at most two a year, it is worked out per value), so a page of rows costs a
-dictionary look-up per value, not a zone calculation; the last converted texts are remembered
-too (rows ordered by a modified date repeat their neighbours' values).
+dictionary look-up per value, not a zone calculation. On a day with one offset of whole hours
+(most zones, every day but the two DST changes) a value's minutes and seconds stay as they
+are: the UTC text of each local hour is remembered and the value's ``:MM:SS`` appended, no
+datetime built. Other values' converted texts are remembered (rows ordered by a modified date
+repeat their neighbours' values).
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from afas_profit.times import local_to_utc
 
 MAX_CACHED_DAYS = 8192
 MAX_CACHED_VALUES = 8192
+MAX_CACHED_HOURS = 8192
 ONE_DAY = timedelta(days=1)
+ONE_HOUR = timedelta(hours=1)
 
 
 class RecordConverter:
@@ -31,6 +36,7 @@ class RecordConverter:
         self.times = tuple(f.id for f in connector.fields if f.is_time)
         self._day_offsets: dict[str, timedelta | None] = {}  # None: the offset changes that day
         self._converted: dict[str, str] = {}
+        self._hours: dict[str, str] = {}  # "2024-03-01T10" (local) → "2024-03-01T09" (UTC)
 
     def convert(self, row: dict[str, Any]) -> dict[str, Any]:
         for name in self.datetimes:
@@ -49,6 +55,9 @@ class RecordConverter:
 
     def to_utc(self, text: str) -> str:
         """``2024-03-31T03:30:00Z`` (local wall time) → ``2024-03-31T01:30:00+00:00``."""
+        hour = self._hours.get(text[:13])
+        if hour is not None and text[13:14] == ":" and text[16:17] == ":":
+            return hour + text[13:19] + "+00:00"
         known = self._converted.get(text)
         if known is not None:
             return known
@@ -62,6 +71,10 @@ class RecordConverter:
         offset = self._day_offsets.get(text[:10])
         if offset is None:
             offset = self._offset_on(text[:10], wall)
+        elif not offset % ONE_HOUR:  # the whole day has it: the hour's UTC text serves all
+            if len(self._hours) >= MAX_CACHED_HOURS:
+                self._hours.clear()
+            self._hours[text[:13]] = (wall - offset).isoformat()[:13]
         return (wall - offset).isoformat() + "+00:00"
 
     def _offset_on(self, day: str, wall: datetime) -> timedelta:

@@ -2,18 +2,22 @@
 
 ``WindowReader`` owns a stream's incremental read and its checkpoint:
 
-- **Pieces.** The window starts as one piece ``[lo, hi)``. Once a page has shown how much
-  stored time a page of rows covers (its density), a worker about to read a piece leaves it about
-  ``PIECE_PAGES`` of a page of its range and queues the rest right after it, where the next
-  worker cuts again: workers spread over consecutive pieces at the front, where records leave
-  next, and a piece denser than expected is cut again when it is read on. Cuts are whole
-  seconds of stored R, and AFAS filters compare stored values, so a row belongs to exactly one
-  piece whatever it shows; never closer than the rows a piece's cursor has emitted (they are
-  stored before its ``lo`` + 1.5 s), nor inside what a resumed checkpoint saw. One probe
-  (``take=1`` ordered by R descending), sent once the first page is in and was full, finds the
-  last shown R, so no piece is cut where the window has no rows. No count, no ``skip``.
-- **Read.** ``parallel`` worker threads read pages: each takes the frontmost piece that no one is
-  reading and that is not read to its end, reads its next page with the piece's own exact
+- **Pieces.** The window starts as one piece ``[lo, hi)``. Once a page has shown how much stored
+  time a page of rows covers (its density), a worker about to read a piece leaves it about
+  ``PIECE_PAGES`` of a page of its range (``FIRST_PIECE_PAGES`` while only the first page has
+  shown a density) and queues the rest right after it, where the next worker cuts again: workers
+  spread over consecutive pieces at the front, where records leave next, and a piece denser than
+  expected is cut again when it is read on. Each page read adds to the density known, by its
+  rows (``_learn``): a piece that overflows costs one more request, read after its first page
+  while the records wait for it. Cuts are whole seconds of stored R, and AFAS filters compare
+  stored values, so a row belongs to exactly one piece whatever it shows; never closer than the
+  rows a piece's cursor has emitted (they are stored before its ``lo`` + 1.5 s), nor inside what
+  a resumed checkpoint saw. One probe (``take=1`` ordered by R descending) finds the last shown
+  R, so no piece is cut where the window has no rows. It is sent once the first page is in and
+  was full; on a first sync (no checkpoint: usually the whole history) right after the first
+  page is asked for, so the pieces cut when it is in use every request. No count, no ``skip``.
+- **Read.** ``parallel`` worker threads read pages: each takes the frontmost piece that no one
+  is reading and that is not read to its end, reads its next page with the piece's own exact
   ``IncrementalCursor`` (see ``afas_profit.cursor``: nothing missed or doubled within it), and
   puts it back. Requests in flight are further bounded by the client for the whole process.
 - **Emit.** The calling thread emits piece 1's rows as their pages arrive, then piece 2's, and
@@ -21,36 +25,38 @@
   forward. Each page is checked a second time by a twin cursor in the calling thread (fed the
   same hashed pages, in the same order): its progress is the checkpoint, exact row by row, and
   is the one ``checkpoint()`` returns. As pieces are contiguous and emitted in order, "the
-  pieces completed and the position inside the current one" is one position: the current
-  piece's ``lo`` and ``seen``. A resumed sync reads ``[lo, hi)`` again.
+  pieces completed and the position inside the current one" is one position: the current piece's
+  ``lo`` and ``seen``. A resumed sync reads ``[lo, hi)`` again.
 - **Memory.** A worker starts a request while the pages held (read or being read, not yet
   emitted) number fewer than ``ReadAhead.pages()`` (``afas_profit.read_ahead``: as many as keep
   the records flowing, by the measured request and emit times; 2 to ``parallel + 1``), or for
   the emitting piece when it has nothing waiting. So at most ``parallel + 3`` pages are held
-  with the one being emitted, whatever the data size, and about 4 when AFAS answers faster
-  than records leave. A page read ahead is held as its rows' JSON text (``msgspec.Raw`` views
-  into the body) with each row's shown R and hash (the hash of its text, ``text_hash``; a
-  checkpoint from before has ``row_hash``es and is resumed with those); rows are decoded one at
-  a time as they are emitted.
-- **Page size.** ``take`` rows per request; with ``adaptive_take`` (the tap, unless the user
-  set ``page_size``) pieces start at a quarter of it and grow to it when AFAS's latency makes
-  big pages pay (``afas_profit.read_ahead``), so a fast AFAS costs a quarter of the memory.
-  Each piece keeps the page size it was cut with.
+  with the one being emitted, whatever the data size, and about 4 when AFAS answers faster than
+  records leave; on a first sync one more, the first page of the rows whose R is empty. A page
+  read ahead is held as its rows' JSON text (``msgspec.Raw`` views into the body) with each
+  row's shown R and hash (the hash of its text, ``text_hash``; a checkpoint from before has
+  ``row_hash``es and is resumed with those); rows are decoded one at a time as they are emitted.
+- **Page size.** ``take`` rows per request; with ``adaptive_take`` (the tap, unless the user set
+  ``page_size``) pieces start at a quarter of it and grow to it when AFAS's latency makes big
+  pages pay (``afas_profit.read_ahead``), so a fast AFAS costs a quarter of the memory. Each
+  piece keeps the page size it was cut with.
 - **Requests.** The plain sequential loop needs one request per full page plus a last, shorter
-  one. This reader sends one probe per window (none when the first page holds it all) and one
-  request per piece, plus one more for a piece that held more than a page: about
-  ``1 / PIECE_PAGES`` times the loop's requests for the same page size (each piece ends with a
-  shorter page). Adaptive pages add the first pieces of a quarter page, until the probe has
-  measured the latency (none when an earlier answer did), and against a fast AFAS stay at a
-  quarter page: four times the requests, each cheap. With ``parallel`` 1 there is no probe
-  and one piece: exactly the sequential cursor.
+  one. This reader sends one probe per window (none when the first page of a sync with a
+  checkpoint holds it all) and one request per piece, plus one more for a piece that held more
+  than a page: about ``1 / PIECE_PAGES`` times the loop's requests for the same page size (each
+  piece ends with a shorter page), and the first pieces ``1 / FIRST_PIECE_PAGES`` times.
+  Adaptive pages add the first pieces of a quarter page, until the probe has measured the
+  latency (none when an earlier answer did), and against a fast AFAS stay at a quarter page:
+  four times the requests, each cheap. With ``parallel`` 1 there is no probe and one piece:
+  exactly the sequential cursor.
 
 After the window, a first sync (no bookmark, no start date) reads the rows whose R is empty, by
-key or in one request, sequentially: no window can reach them. Their first request is sent by
-the first worker to find the window read, while the window's last records still leave. A row
-changed later gets a modified date and is read by a later sync's window. The checkpoint says
-``empty_pending`` until they are done; a sync stopped before then reads them all again (they
-have no bookmark to resume from), so those rows can be emitted twice after such a stop.
+key or in one request, sequentially: no window can reach them. Their first page is asked for by
+a worker right after the window's first page (held as JSON text until the window's rows have
+left), so it costs no time at the end. A row given a modified date during the sync has one at or
+after ``hi`` and is read by a later sync's window, as is a row changed later. The checkpoint
+says ``empty_pending`` until they are done; a sync stopped before then reads them all again
+(they have no bookmark to resume from), so those rows can be emitted twice after such a stop.
 """
 
 from __future__ import annotations
@@ -82,7 +88,9 @@ from afas_profit.times import filter_value, parse_afas_datetime
 
 EARLIEST = datetime(1900, 1, 1)
 PIECE_PAGES = 0.85  # a piece is cut to hold about this many pages, by the density last read
+FIRST_PIECE_PAGES = 0.6  # ... while only the window's first page has shown a density
 GROWTH = 4  # a piece after a page with few rows covers at most this many times more time
+PRIOR_ROWS = 0.25  # of a page: the weight of the density known when a page shows another
 EMPTY_PENDING = "empty_pending"  # in a checkpoint: the empty-R rows are not read yet
 HASH_KEY = "hash"  # in a checkpoint: how the hashes in ``seen`` were taken
 TEXT_HASHES = "text"  # of each row's JSON text (``text_hash``); without it: ``row_hash``
@@ -151,6 +159,8 @@ class _HeldPage:
         return zip(self.shown, self.digests, map(decode_row, self.page.raw_rows), strict=True)
 
 
+_PROBE = object()  # a worker's task: the end probe
+_EMPTY_ROWS = object()  # a worker's task: the first page of the empty-R rows
 NO_ROW: Row = {}  # in a worker's marks: the row itself is decoded again when it is emitted
 EMITTED = _HeldPage(Page([]), [], [])  # what an emitted page's place in a partition holds
 
@@ -191,10 +201,12 @@ class WindowReader:
         empty_rows: Callable[[], Cursor] | None = None,
         text_hashes: bool = True,
         adaptive_take: bool = False,
+        first_sync: bool = False,
     ) -> None:
         """``empty_rows``: on a first sync, the cursor for the rows whose R is empty;
         ``text_hashes``: False when ``seen`` comes from a checkpoint with ``row_hash``es;
-        ``adaptive_take``: ``take`` is the largest page, see ``afas_profit.read_ahead``."""
+        ``adaptive_take``: ``take`` is the largest page, see ``afas_profit.read_ahead``;
+        ``first_sync``: no checkpoint, the probe is sent without waiting for the first page."""
         self.client = client
         self.connector_id = connector_id
         self.replication_key = replication_key
@@ -214,8 +226,8 @@ class WindowReader:
         if empty_rows is not None:
             self._progress[EMPTY_PENDING] = True
         self.emitted_empty = 0
-        # The empty-R rows' cursor and its first page, asked for once the window is read.
-        self._empty_first: tuple[Cursor, list[Row] | BaseException | None] | None = None
+        # The empty-R rows' cursor and its first page, asked for with the window's first.
+        self._empty_first: tuple[Cursor, Page | BaseException | None] | None = None
         self._cond = threading.Condition()
         self._pace = ReadAhead(self.parallel, take, adaptive=adaptive_take and self.parallel > 1)
         self._latency_known()  # from metainfo's answers, when there were some
@@ -223,8 +235,11 @@ class WindowReader:
         self._emitting: _Partition | None = None
         self._front = 0  # index of the emitting partition
         self._per_row: timedelta | None = None  # stored time one row covered, last read
+        self._full_pages = 0  # full pages the density was learnt from
         self._floor = lo
         self._end_probe = "todo"  # todo, running, done
+        self._first_sync = first_sync
+        self._started = False  # a worker has asked for the window's first page
         self._stop = False
         self._error: BaseException | None = None
         self._last_shown: datetime | None = None
@@ -249,7 +264,7 @@ class WindowReader:
                 **kwargs,
             )
         empty = first_sync_rows if start is None else None
-        return cls(lo=start or EARLIEST, empty_rows=empty, **kwargs)
+        return cls(lo=start or EARLIEST, empty_rows=empty, first_sync=True, **kwargs)
 
     def checkpoint(self) -> dict[str, Any]:
         """Where a resumed sync continues: live, exact for every row emitted so far."""
@@ -261,16 +276,18 @@ class WindowReader:
         if self.lo < self.hi:
             yield from self._window()
         if self.empty_rows is not None:
-            cursor, page = self._empty_first or (self.empty_rows(), None)
+            cursor, first = self._empty_first or (self.empty_rows(), None)
             while not cursor.done:
-                if page is None:
+                if isinstance(first, BaseException):
+                    raise first
+                if first is None:
                     page = self.client.get_rows(self.connector_id, cursor.request())
-                if isinstance(page, BaseException):
-                    raise page
+                else:
+                    page = [decode_row(raw) for raw in first.raw_rows]
+                first = None
                 for row in cursor.accept(page):
                     self.emitted_empty += 1
                     yield row
-                page = None
         self._progress.clear()
         self._progress.update({"lo": filter_value(self.hi), "seen": {}, HASH_KEY: TEXT_HASHES})
 
@@ -329,27 +346,19 @@ class WindowReader:
         thread, which would otherwise wait for pages that never come."""
         try:
             self._read_pages()
-            self._prefetch_empty_rows()
         except BaseException as exc:
             with self._cond:
                 self._error = self._error or exc
                 self._stop = True
                 self._cond.notify_all()
 
-    def _prefetch_empty_rows(self) -> None:
-        """The window is read: the first worker done asks for the first page of the rows whose
-        R is empty (a first sync reads them next), so that request overlaps the window's last
-        records instead of following them. What it raises is raised where the page is used."""
-        with self._cond:
-            if self._stop or self.empty_rows is None or self._empty_first is not None:
-                return
-            if not self._all_read():
-                return
-            cursor = self.empty_rows()
-            self._empty_first = (cursor, None)  # this worker asks
-        page: list[Row] | BaseException
+    def _prefetch_empty_rows(self, cursor: Cursor) -> None:
+        """The first page of the rows whose R is empty (a first sync reads them after the
+        window), asked for early so that no request follows the window's last records. What
+        it raises is raised where the page is used."""
+        page: Page | BaseException
         try:
-            page = self.client.get_rows(self.connector_id, cursor.request())
+            page = self.client.get_page(self.connector_id, cursor.request())
         except Exception as exc:
             page = exc
         with self._cond:
@@ -357,30 +366,41 @@ class WindowReader:
 
     def _read_pages(self) -> None:
         """Read one page at a time from the frontmost piece that may be read, until all are
-        read; once the first page is in and more is to come, the next worker free asks for the
-        window's last shown R (one probe; it also measures AFAS's latency, which sizes pages)."""
+        read. Once the window's first page is asked for, the next workers free send the end
+        probe when due (``_probe_due``; it also measures AFAS's latency, which sizes pages)
+        and, on a first sync, ask for the first page of the rows whose R is empty."""
         while True:
             with self._cond:
-                part = None if self._probe_due() else self._pick()
-                while part is None and not self._stop and not self._all_read():
-                    if self._probe_due():
-                        break
+                task = self._next_task()
+                while task is None and not self._stop and not self._all_read():
                     self._cond.wait()
-                    part = self._pick()
-                if self._stop or (part is None and (not self._probe_due() or self._all_read())):
+                    task = self._next_task()
+                if self._stop or task is None:
                     self._cond.notify_all()
                     return
-                if part is None:
+                if task is _PROBE:
                     self._end_probe = "running"
+                elif task is _EMPTY_ROWS:
+                    assert self.empty_rows is not None
+                    empty = self.empty_rows()
+                    self._empty_first = (empty, None)  # this worker asks
                 else:
+                    assert isinstance(task, _Partition)
+                    part = task
                     part.busy = True
+                    if not self._started:  # the probe and the empty-R rows may go now
+                        self._started = True
+                        self._cond.notify_all()
                     cursor = part.cursor or self._cursor(part, part.seen)
                     part.cursor = cursor
                     self._split(part, cursor)
                     request = cursor.request()
             try:
-                if part is None:
+                if task is _PROBE:
                     self._probe_end()
+                    continue
+                if task is _EMPTY_ROWS:
+                    self._prefetch_empty_rows(empty)
                     continue
                 started = time.monotonic()
                 held = self._held(self.client.get_page(self.connector_id, request))
@@ -403,6 +423,15 @@ class WindowReader:
                 part.finished = cursor.done
                 self._cond.notify_all()
 
+    def _next_task(self) -> _Partition | object | None:
+        """What a free worker does next: the window's first page, then the end probe when due
+        and the empty-R rows' first page when there are some to read, then pages."""
+        if self._started and self._probe_due() and not self._all_read():
+            return _PROBE
+        if self._started and self.empty_rows is not None and self._empty_first is None:
+            return _EMPTY_ROWS
+        return self._pick()
+
     def _pick(self) -> _Partition | None:
         """The frontmost piece not being read and not read to its end, if it may be read now:
         while all pages held (read or being read, not yet emitted) number fewer than
@@ -424,8 +453,9 @@ class WindowReader:
             self._pace.probed(self.client.quickest_answer)
 
     def _probe_due(self) -> bool:
-        """The end probe is not sent yet and the first page is in (the window has more)."""
-        return self._end_probe == "todo" and self._per_row is not None
+        """The end probe is not sent yet, and this is a first sync or the first page is in
+        (the window has more than a page)."""
+        return self._end_probe == "todo" and (self._first_sync or self._per_row is not None)
 
     def _all_read(self) -> bool:
         return all(p.finished for p in self._partitions[self._front :])
@@ -445,27 +475,37 @@ class WindowReader:
 
     def _learn(self, request: PageRequest, page: Sequence[str], take: int) -> None:
         """The stored time a row covers, from the page just read (``take`` rows asked): a full
-        page covers its request's start to its last shown R; a shorter one its request's range
-        per row."""
+        page covers its request's start to its last shown R; a shorter one its request's range.
+        After the first page, what a page shows is weighed with what was known, as if that were
+        ``PRIOR_ROWS`` of a page of rows: a piece's last few rows over a few hours say little
+        (33 rows where 84 were expected made pieces 2.5 times too long, read page after page),
+        a full page or a long gap says much (a gap grows the next piece, at most GROWTH times)."""
         lo, hi = (parse_afas_datetime(str(c.value)) for c in request.where[0][:2])
         if len(page) >= take:
             if self._per_row is None:  # the window's first page: not the time before its rows
                 lo = max(lo, parse_afas_datetime(page[0]))
-            self._per_row = max(parse_afas_datetime(page[-1]) - lo, ONE_SECOND) / take
+            span = max(parse_afas_datetime(page[-1]) - lo, ONE_SECOND)
+            self._full_pages += 1
+        else:
+            if self._last_shown is not None:
+                hi = min(hi, _whole_second(self._last_shown) + ONE_SECOND)
+            if hi <= lo:
+                return
+            span = hi - lo
+        known = self._per_row
+        if known is None:  # the window's first page: all there is to go by
+            rows = len(page) or 1 / GROWTH
+            self._per_row = max(span * take / rows, ONE_SECOND) / take
             return
-        if self._last_shown is not None:
-            hi = min(hi, _whole_second(self._last_shown) + ONE_SECOND)
-        if hi <= lo:
-            return
-        # Few rows or none (a gap): the next piece covers more, at most GROWTH times more.
-        span = (hi - lo) * take / len(page) if page else GROWTH * (hi - lo)
-        if self._per_row is not None:
-            span = min(span, GROWTH * self._per_row * take)
-        self._per_row = max(span, ONE_SECOND) / take
+        weight = PRIOR_ROWS * take
+        estimate = (span + known * weight) / (len(page) + weight)
+        self._per_row = max(min(estimate, GROWTH * known), ONE_SECOND / take)
 
     def _split(self, part: _Partition, cursor: IncrementalCursor) -> None:
-        """Leave ``part`` about ``PIECE_PAGES`` of a page of its range (by the span the last
-        page read covered) and queue the rest right after it, where the next worker cuts again:
+        """Leave ``part`` about ``PIECE_PAGES`` of a page of its range (``FIRST_PIECE_PAGES``
+        while only one full page has been read) by the density learnt (or the piece's own when
+        it is read on and its pages were denser)
+        and queue the rest right after it, where the next worker cuts again:
         workers spread over the pieces at the front, where records leave next. Nothing is cut
         before the density is known, inside a stored second read whole, or when the rest would
         be less than half a piece."""
@@ -477,7 +517,12 @@ class WindowReader:
         # Rows a cursor has emitted are stored before lo + 1.5 s (it continues one second
         # before the newest shown value it emitted); a piece not read yet has emitted none.
         margin = ONE_SECOND if part.pages == 0 and not part.seen.buckets else 2 * ONE_SECOND
-        length = self._per_row * part.take * PIECE_PAGES
+        per_row = self._per_row
+        if part.pages:  # read on: its own full pages say how dense the piece is
+            per_row = min(per_row, max(cursor.lo - part.lo, ONE_SECOND) / (part.pages * part.take))
+        # One page's density can be a season's: the first pieces leave a margin for more rows.
+        pages = PIECE_PAGES if self._full_pages > 1 else FIRST_PIECE_PAGES
+        length = per_row * part.take * pages
         cut = max(_whole_second(cursor.lo + length), cursor.lo + margin, self._floor)
         if cut >= cursor.hi or end - cut < length / 2:
             return

@@ -324,6 +324,16 @@ class TapSettings:
             i for i in chosen if not any(fnmatch.fnmatchcase(i, p) for p in self.exclude_connectors)
         ]
 
+    def named_connectors(self) -> list[str]:
+        """The connectors named in full in ``connectors`` (no wildcard), not excluded: their
+        metainfo can be asked for before ``/metainfo`` has said they exist."""
+        return [
+            c
+            for c in self.connectors or ()
+            if not any(ch in c for ch in "*?[")
+            and not any(fnmatch.fnmatchcase(c, p) for p in self.exclude_connectors)
+        ]
+
     def _check_named_connectors(self, ids: Sequence[str]) -> None:
         """Settings per connector must name connectors the token offers (a typo does nothing)."""
         log = self.deleted_records_log

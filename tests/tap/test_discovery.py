@@ -274,3 +274,32 @@ def test_connectors_metainfo_is_read_in_parallel_within_the_limit(
     gets = [s for s in recorder.seen if s.path.split("/metainfo/")[-1].startswith("get/")]
     assert len(gets) == len(DOCUMENTED_KEYS)
     assert recorder.max_in_flight == parallel
+
+
+def test_named_connectors_metainfo_is_asked_for_while_metainfo_answers(
+    afas_sandbox_factory: Callable[..., RunningSandbox],
+) -> None:
+    """Connectors named in full (no wildcard) are asked for while /metainfo answers: discovery
+    costs one latency, not two; a wildcard waits for /metainfo's list, a name that turns out
+    not to exist still gets the one clear error."""
+    sandbox = afas_sandbox_factory()
+    sandbox.latency.fixed_ms = 150
+    recorder = RequestRecorder(sandbox)
+    named = ["Profit_Transactions", "Profit_Persons"]
+    catalog = discover(tap_config(sandbox, connectors=named, max_parallel_requests=3))
+    assert sorted(s["tap_stream_id"] for s in catalog["streams"]) == sorted(
+        ["profit_transactions", "profit_persons"]
+    )
+    (listing,) = [s for s in recorder.seen if s.path.endswith("/metainfo")]
+    gets = [s for s in recorder.seen if "/metainfo/get/" in s.path]
+    assert sorted(s.path.rsplit("/", 1)[-1] for s in gets) == sorted(named)
+    assert all(s.started < listing.finished for s in gets)
+
+    recorder.seen.clear()
+    discover(tap_config(sandbox, connectors=["Profit_Trans*"], max_parallel_requests=3))
+    (listing,) = [s for s in recorder.seen if s.path.endswith("/metainfo")]
+    (get,) = [s for s in recorder.seen if "/metainfo/get/" in s.path]
+    assert get.started >= listing.finished
+
+    message = discovery_error(tap_config(sandbox, connectors=["Profit_Nope"]))
+    assert "'Profit_Nope' (setting 'connectors') is not available to this token" in message

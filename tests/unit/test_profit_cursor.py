@@ -818,3 +818,25 @@ def test_single_request_emits_each_row_once_when_rows_are_changed(change: str) -
     table = keyed_table([{"Name": f"n{i}", "When": "2026-03-02T08:00:00Z"} for i in range(30)])
     run = drain(SingleRequestCursor(["Name"]), FakeGetConnector.of(table), change=change)
     assert_same_rows(run.emitted, table)
+
+
+def test_progress_lo_is_one_second_before_the_newest_shown_value() -> None:
+    """``lo`` is worked out from the shown text (the last digit, else by the calendar): the
+    same as the calendar for every second of a minute, across midnight, a month, a leap day
+    and a year; a shown value that is not a datetime is refused."""
+    starts = [datetime(2024, 2, 28, 23, 58, 30), datetime(2025, 12, 31, 23, 59, 0)]
+    shown = [
+        (start + timedelta(seconds=s)).isoformat() + "Z" for start in starts for s in range(150)
+    ]
+    cursor = IncrementalCursor(
+        R, ("K",), lo=datetime(2024, 1, 1), hi=datetime(2027, 1, 1), take=len(shown) + 1
+    )
+    checkpoints = []
+    for _ in cursor.accept_hashed((s, f"{n:04x}", {}) for n, s in enumerate(shown)):
+        checkpoints.append(cursor.checkpoint()["lo"])
+    assert checkpoints == [
+        (parse_afas_datetime(s) - timedelta(seconds=1)).isoformat() for s in shown
+    ]
+    bad = IncrementalCursor(R, ("K",), lo=datetime(2024, 1, 1), hi=datetime(2027, 1, 1), take=5)
+    with pytest.raises(ValueError, match="Invalid isoformat"):
+        list(bad.accept_hashed([("2024-13-01T10:00:0xZ", "00", {})]))

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from afas_profit.client import ProfitClient, RetryPolicy, decode_row
-from afas_profit.cursor import Cursor, KeysetCursor, PageRequest, row_hash, text_hash
+from afas_profit.cursor import Cursor, KeysetCursor, PageRequest, SeenRows, row_hash, text_hash
 from afas_profit.environment import ProfitEnvironment
 from afas_profit.errors import AFASConfigError, AFASRequestError, AFASServerError
 from afas_profit.filters import Condition, Op
@@ -548,8 +548,9 @@ def test_requests_are_about_one_per_piece_and_a_probe(
     probes = sum(p.probe for p in pages)
     assert probes == (0 if parallel == 1 else 1)
     # window.py: one request per piece of about PIECE_PAGES of a page, and one more for a piece
-    # that held more than a page: about 1 / PIECE_PAGES times the loop on even data.
-    bound = loop if parallel == 1 else math.ceil(loop / PIECE_PAGES) + 2
+    # that held more than a page: about 1 / PIECE_PAGES times the loop on even data; the pieces
+    # cut before a second page is in hold FIRST_PIECE_PAGES: at most one more per reader.
+    bound = loop if parallel == 1 else math.ceil(loop / PIECE_PAGES) + 2 + parallel
     assert len(pages) - probes <= bound, f"{len(pages)} requests ({probes} probes); at most {bound}"
 
 
@@ -559,8 +560,17 @@ def test_a_window_read_by_its_first_page_sends_nothing_more(
 ) -> None:
     truth = expected(sandbox, place(sandbox, [at(i * 7 + 0.2) for i in range(20)]))
     recorder = PageLog(sandbox)
-    assert_exact(list(window_reader(client, take=25, parallel=parallel).rows()), truth)
+    checkpoint = Progress(LO, SeenRows(), empty_pending=False)  # an incremental sync
+    reader = window_reader(client, take=25, parallel=parallel, progress=checkpoint)
+    assert_exact(list(reader.rows()), truth)
     assert len(recorder.snapshot()) == 1, "an incremental sync smaller than a page: one request"
+    # A first sync (no checkpoint) sends its probe with the first page: one more request.
+    sandbox.latency.fixed_ms = 30  # the probe leaves before the first page is back
+    recorder = PageLog(sandbox)
+    assert_exact(list(window_reader(client, take=25, parallel=parallel).rows()), truth)
+    pages = recorder.snapshot()
+    assert len(pages) == 2
+    assert sum(p.probe for p in pages) == 1
 
 
 # --------------------------------------------------------------------------- 8: errors
@@ -641,8 +651,9 @@ def test_a_first_sync_reads_the_undated_rows_once_after_the_window(
 def test_the_undated_rows_are_asked_for_while_the_window_still_leaves(
     sandbox: RunningSandbox, client: ProfitClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Their first request is sent once the window is read, not after its last record left; a
-    failure of that request is raised where the undated rows are read, after the window."""
+    """Their first request is sent right after the window's first, not after its last record
+    left; a failure of that request is raised where the undated rows are read, after the
+    window."""
     rows = all_rows(sandbox, FREE)
     undated = sorted((r for r in rows if not r[FREE_R]), key=lambda r: r["SqNo"])
 
@@ -655,6 +666,7 @@ def test_the_undated_rows_are_asked_for_while_the_window_still_leaves(
             replication_key=FREE_R, keys=("SqNo",), hi=datetime(2030, 1, 1), take=3, parallel=3,
         )  # fmt: skip
 
+    sandbox.latency.fixed_ms = 20
     recorder = RequestRecorder(sandbox)
     emitted, last_dated_left = [], 0.0
     for row in reader().rows():
@@ -667,14 +679,19 @@ def test_the_undated_rows_are_asked_for_while_the_window_still_leaves(
     assert asked, "the undated rows were asked for"
     assert asked[0].started < last_dated_left, "asked for only after the window had left"
 
-    real_get_rows = client.get_rows
+    first = min((s for s in recorder.seen if s not in asked), key=lambda s: s.started)
+    assert asked[0].started < first.finished, "not asked for while the first page was read"
 
-    def refusing_undated(connector_id: str, request: PageRequest) -> list[Row]:
-        if any(c.op == Op.EMPTY for group in request.where for c in group):
-            raise AFASRequestError("the undated rows were refused")
-        return real_get_rows(connector_id, request)
+    def refusing_undated(read: Callable[[str, PageRequest], Any]) -> Callable[..., Any]:
+        def refuse(connector_id: str, request: PageRequest) -> Any:
+            if any(c.op == Op.EMPTY for group in request.where for c in group):
+                raise AFASRequestError("the undated rows were refused")
+            return read(connector_id, request)
 
-    monkeypatch.setattr(client, "get_rows", refusing_undated)
+        return refuse
+
+    monkeypatch.setattr(client, "get_rows", refusing_undated(client.get_rows))
+    monkeypatch.setattr(client, "get_page", refusing_undated(client.get_page))
     before: list[Row] = []
     with pytest.raises(AFASRequestError, match="undated rows were refused"):
         before.extend(reader().rows())

@@ -12,6 +12,28 @@ def test_nothing_measured_means_two_pages_of_the_smallest_size() -> None:
     assert (pace.pages(), pace.take) == (MIN_PAGES, 2_500)
 
 
+def test_until_a_page_has_left_every_reader_reads() -> None:
+    """Once a page is in, and until the consumer's first page is measured, nothing has left:
+    every reader may read (parallel + 1 pages); then the measured times decide."""
+    pace = ReadAhead(parallel=5, take=10_000)
+    pace.requested(0.05, 10_000)
+    assert pace.pages() == 6
+    pace.emitted(10_000, 0.5)  # a consumer slower than AFAS
+    assert pace.pages() == MIN_PAGES
+
+
+def test_a_bigger_page_is_expected_to_take_longer() -> None:
+    """Pages grow from a quarter: a request is expected to cost latency + rows x the row cost
+    measured, not the average of the small pages read so far."""
+    pace = ReadAhead(parallel=5, take=10_000, adaptive=True)
+    pace.probed(0.25)
+    pace.requested(0.25 + 2_500 * 30e-6, 2_500)  # 0.325 s for the first, quarter page
+    pace.emitted(2_500, 2_500 * 16e-6)
+    assert pace.take == 10_000
+    # 0.25 + 0.3 s for a 10,000-row page, 0.16 s to emit it: 4 in flight and the one emitted.
+    assert pace.pages() == 5
+
+
 @pytest.mark.parametrize(
     ("request_seconds", "emit_seconds_per_row", "pages"),
     [
