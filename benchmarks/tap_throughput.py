@@ -19,7 +19,9 @@ compares, in the same run, median of ``--repeat``:
 - ``tap-afas`` with ``max_parallel_requests`` = ``--parallel``;
 - a sequential skip/take loop (what a plain client writes, ordered so it is exact);
 - one ``skip=-1&take=-1`` request (the PyPI client afas-connector's default), with its memory;
-- the ideal: pages x latency / parallel calls (the floor for ``--parallel`` calls in flight).
+- the ideal: pages x latency / parallel calls (the floor for ``--parallel`` calls in flight);
+- ``tap-afas`` reading the same rows as a full-table stream (no replication key, ``EntryNo``
+  first in the key), in parallel ranges of its first key.
 
     .venv/bin/python benchmarks/tap_throughput.py --rows 100000 --repeat 3
     .venv/bin/python benchmarks/tap_throughput.py --rows 20000 --repeat 1 --memory-rows 20000 200000
@@ -54,6 +56,7 @@ from tap_afas.streams import GetConnectorStream
 from tap_afas.tap import TapAFAS
 
 CONNECTOR = "Profit_Transactions"
+FULL_TABLE_KEYS = ["EntryNo", "UnitId", "SeqNo"]  # an integer first key with many values
 CACHE_DIR = Path(tempfile.gettempdir()) / "afas-sandbox-bench"
 ZONE = ZoneInfo("Europe/Amsterdam")  # the tap's default 'timezone'
 EARLIEST = "1900-01-01T00:00:00"  # the tap's window start without state or start_date
@@ -321,6 +324,23 @@ def latency_run(rows: int, repeat: int, work: Path, latency: list[str], parallel
             return count
 
         results.append(("one skip=-1&take=-1 request", *seconds_of(single_once, repeat)))
+        # The same rows as a full-table stream (no replication key; EntryNo first in the key):
+        # read in parallel ranges of its first key (afas_profit.key_ranges).
+        full_file = work / "config-full-table.json"
+        full_config = {
+            **config,
+            "replication_keys": {CONNECTOR: None},
+            "primary_keys": {CONNECTOR: FULL_TABLE_KEYS},
+        }
+        full_file.write_text(json.dumps(full_config), encoding="utf-8")
+        full_runs: list[TapRun] = []
+
+        def full_once() -> int:
+            run = run_tap(["--config", str(full_file)], work)
+            full_runs.append(run)
+            return run.records
+
+        results.append(("tap-afas full-table (key ranges)", *seconds_of(full_once, repeat)))
         tap_seconds = results[0][2]
         for name, records, median, runs in results:
             shown = ", ".join(f"{r:.1f}" for r in runs)
@@ -336,6 +356,10 @@ def latency_run(rows: int, repeat: int, work: Path, latency: list[str], parallel
         print(
             f"tap speed-up over the sequential loop: {results[1][2] / tap_seconds:.1f}x; over "
             f"the single request: {results[2][2] / tap_seconds:.1f}x"
+        )
+        print(
+            f"full-table read: {results[1][2] / results[3][2]:.1f}x the sequential loop's "
+            f"speed; max RSS {max(r.max_rss_mib for r in full_runs):.0f} MiB"
         )
     finally:
         stop_server(process)

@@ -71,6 +71,12 @@ class StreamPlan:
             compares_keys=settings.compares_keys(connector.id),
         )
 
+    @property
+    def integer_first_key(self) -> bool:
+        """The first key field holds integers: a full-table read can cut it into ranges."""
+        field = self.connector.field(self.keys[0]) if self.keys else None
+        return field is not None and field.data_type in ("int", "long")
+
     def schema(self) -> dict[str, Any]:
         return schema_from_metainfo(
             self.connector, with_deletes=self.tracks_deletes or self.compares_keys

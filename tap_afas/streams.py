@@ -22,6 +22,7 @@ from typing_extensions import override
 from afas_profit.client import ProfitClient
 from afas_profit.cursor import Cursor, KeysetCursor, SingleRequestCursor
 from afas_profit.filters import Condition, Op
+from afas_profit.key_ranges import KeyRangeReader
 from afas_profit.metainfo import GetConnectorInfo
 from afas_profit.records import RecordConverter
 from afas_profit.schema_mapping import DELETED_AT
@@ -158,9 +159,23 @@ class GetConnectorStream(Stream):
         return self._table_cursor((*self.plan.filters, Condition(replication_key, Op.EMPTY)))
 
     def _full_table(self) -> Iterator[dict[str, Any]]:
-        cursor = self._table_cursor(self.plan.filters)
-        while not cursor.done:
-            yield from cursor.accept(self.client.get_rows(self.connector.id, cursor.request()))
+        """By key, in parallel ranges of an integer first key (afas_profit.key_ranges); in one
+        request when no key is known."""
+        if not self.primary_keys:
+            cursor = self._table_cursor(self.plan.filters)
+            while not cursor.done:
+                yield from cursor.accept(self.client.get_rows(self.connector.id, cursor.request()))
+            return
+        reader = KeyRangeReader(
+            self.client,
+            self.connector.id,
+            self.primary_keys,
+            take=self.plan.take,
+            extra=self.plan.filters,
+            parallel=self.settings.max_parallel_requests,
+            integer_first_key=self.plan.integer_first_key,
+        )
+        yield from reader.rows()
 
     def _table_cursor(self, extra: tuple[Condition, ...]) -> Cursor:
         """Every row matching ``extra``: by key, or in one request when no key is known."""

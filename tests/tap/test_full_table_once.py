@@ -88,3 +88,29 @@ def test_full_table_sync_of_a_connector_without_dates_emits_each_row_once(
     key_fields = run.schemas[stream]["key_properties"]
     _assert_each_key_once(keys, _sandbox_keys(reader, connector, key_fields))
     assert multiset(run.records(stream)) == multiset(reader.expected(connector))
+
+
+@pytest.mark.parametrize("parallel", [1, 2, 5], ids=lambda p: f"parallel{p}")
+@pytest.mark.parametrize("page_size", [7, 40], ids=lambda p: f"page{p}")
+@pytest.mark.parametrize(
+    "keys", [["EntryNo", "UnitId", "SeqNo"], ["UnitId", "EntryNo", "SeqNo"]], ids=["wide", "few"]
+)
+def test_full_table_read_in_key_ranges_emits_each_row_once_in_key_order(
+    sandbox: RunningSandbox, reader: SandboxReader, keys: list[str], page_size: int, parallel: int
+) -> None:
+    """An integer first key is read in parallel ranges (afas_profit.key_ranges): a wide one
+    (EntryNo) in many ranges, one with three values (UnitId) in ranges of one value; every row
+    once, in key order, the same records as one request at a time."""
+    connector, stream = "Profit_Transactions", "profit_transactions"
+    settings: dict[str, Any] = {
+        "replication_keys": {connector: None},
+        "primary_keys": {connector: keys},
+        "page_size": page_size,
+        "max_parallel_requests": parallel,
+    }
+    run, got = _sync(sandbox, connector, **settings)
+    assert run.schemas[stream]["key_properties"] == keys
+    _assert_each_key_once(got, _sandbox_keys(reader, connector, keys))
+    order = [tuple(r[k] for k in keys) for r in run.records(stream)]
+    assert order == sorted(order), "not in key order"
+    assert multiset(run.records(stream)) == multiset(reader.expected(connector))

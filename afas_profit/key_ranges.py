@@ -1,0 +1,275 @@
+"""Reading a whole GetConnector (a full-table stream) in parallel ranges of its first key.
+
+``KeyRangeReader.rows()`` emits every row once, in key order:
+
+- **First page.** A plain keyset page (``afas_profit.cursor.KeysetCursor``). A table that fits in
+  it is one request. With ``parallel`` 1, or a first key field that is not an integer, the same
+  cursor reads on page after page: exactly the sequential loop.
+- **Ranges.** Otherwise one probe (``take=1`` ordered by the first key descending) finds the
+  largest first-key value, and the rest is read in contiguous ranges ``[a, b)`` of the first key:
+  the first cursor reads on up to its range's end, and the last range has no upper bound (rows
+  added while the sync runs). A row belongs to exactly one range by its first key, and each range
+  is read by its own exact KeysetCursor (nothing missed or doubled within it), so nothing is
+  missed or doubled in all. Ranges are cut as workers pick them, about ``PIECE_PAGES`` of a page
+  each by the density read so far (first-key values per row, each page weighed by its rows as
+  the incremental window does: ``afas_profit.window``). A range that holds more is read on page
+  after page; a first key with few distinct values (a unit, a year) gives ranges of one value.
+- **Read and emit.** ``parallel`` worker threads read the frontmost ranges; the calling thread
+  emits range after range as their pages arrive, so rows leave in key order. At most
+  ``parallel + 1`` pages are held (read or being read, not yet emitted) besides the one being
+  emitted; the emitting range may always read its next page. An error in a worker is raised in
+  the calling thread; closing ``rows()`` stops the workers.
+- **Requests.** The sequential loop's, about ``1 / PIECE_PAGES`` times (each range ends with a
+  shorter page), plus the probe. Requests in flight are further bounded by the client for the
+  whole process.
+
+A full-table sync keeps no checkpoint: a stopped sync reads the table again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from afas_profit.client import ProfitClient
+from afas_profit.cursor import KeysetCursor, PageRequest, Row
+from afas_profit.filters import Condition, Op, and_all
+from afas_profit.window import GROWTH, PIECE_PAGES, PRIOR_ROWS
+
+
+@dataclass
+class _Range:
+    """Rows whose first key is in ``[lo, hi)`` (None: unbounded), read by ``cursor``."""
+
+    lo: int | None
+    hi: int | None
+    cursor: KeysetCursor
+    pages: list[list[Row]] = field(default_factory=list)  # read, not yet emitted
+    waiting: int = 0  # pages in ``pages`` the emitting thread has not taken
+    busy: bool = False  # a worker is reading its next page
+    finished: bool = False  # its cursor is done: every page is in ``pages``
+    read: int = 0  # pages read from it
+
+
+class KeyRangeReader:
+    """Reads a whole GetConnector by key (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: ProfitClient,
+        connector_id: str,
+        keys: Sequence[str],
+        *,
+        take: int,
+        extra: Sequence[Condition] = (),
+        parallel: int = 1,
+        integer_first_key: bool = False,
+    ) -> None:
+        """``integer_first_key``: ``keys[0]`` is an integer field (metainfo says so), so its
+        values can be cut into ranges."""
+        self.client = client
+        self.connector_id = connector_id
+        self.keys = tuple(keys)
+        self.take = take
+        self.extra = tuple(extra)
+        self.parallel = max(1, parallel)
+        self.integer_first_key = integer_first_key
+        self.requests = 0
+        self.ranged = False  # rows() read in parallel ranges
+        self._count = threading.Lock()
+        self._cond = threading.Condition()
+        self._ranges: list[_Range] = []
+        self._front = 0  # index of the emitting range
+        self._stop = False
+        self._error: BaseException | None = None
+        self._per_row = 1.0  # first-key values one row covers, as read so far
+        self._top = 0  # the largest first-key value the probe found
+
+    def rows(self) -> Iterator[Row]:
+        """Every row once, in key order."""
+        first = KeysetCursor(self.keys, take=self.take, extra=self.extra)
+        page = self._get(first.request())
+        yield from first.accept(page)
+        if first.done:
+            return
+        if self.parallel == 1 or not self.integer_first_key or not self._plan(first, page):
+            while not first.done:
+                yield from first.accept(self._get(first.request()))
+            return
+        self.ranged = True
+        yield from self._read_in_ranges()
+
+    # -- planning ----------------------------------------------------------------------------
+
+    def _plan(self, first: KeysetCursor, page: list[Row]) -> bool:
+        """The first range (the first cursor, read on up to its end) and the rest after it;
+        False when the rest is expected to fit in one range (read on sequentially)."""
+        key = self.keys[0]
+        assert first.last is not None
+        try:
+            low, last = int(page[0][key]), int(first.last[0])
+        except (KeyError, TypeError, ValueError):
+            return False  # not integers after all: the sequential cursor reads on
+        top = self._probe_top()
+        if top is None:
+            return False
+        self._top = top
+        self._per_row = max(last - low, 1) / self.take
+        end = last + self._width()
+        if end > top:
+            return False
+        first.extra = (*first.extra, Condition(key, Op.LESS, str(end)))
+        self._ranges = [_Range(None, end, first, read=1), self._rest(end)]
+        return True
+
+    def _probe_top(self) -> int | None:
+        """The largest first-key value (``take=1`` ordered by it descending)."""
+        key = self.keys[0]
+        request = PageRequest(and_all([], self.extra), (f"-{key}",), skip=0, take=1)
+        rows = self._get(request)
+        try:
+            return int(rows[0][key]) if rows else None
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def _width(self) -> int:
+        """First-key values a range of about ``PIECE_PAGES`` of a page covers."""
+        return max(1, round(self._per_row * self.take * PIECE_PAGES))
+
+    def _rest(self, lo: int) -> _Range:
+        """The rows from first key ``lo`` on: cut when a worker picks it."""
+        bound = (*self.extra, Condition(self.keys[0], Op.AT_LEAST, str(lo)))
+        return _Range(lo, None, KeysetCursor(self.keys, take=self.take, extra=bound))
+
+    def _cut(self, part: _Range) -> None:
+        """``part`` is the rest, about to be read: it keeps one range's width and a new rest
+        follows it (unless it is expected to end within that width)."""
+        assert part.lo is not None
+        end = part.lo + self._width()
+        if end > self._top:
+            return
+        part.hi = end
+        part.cursor.extra = (*part.cursor.extra, Condition(self.keys[0], Op.LESS, str(end)))
+        self._ranges.append(self._rest(end))
+
+    def _learn(self, part: _Range, rows: list[Row]) -> None:
+        """First-key values per row, from a page just read: a full page spans its first to
+        its last key; a shorter one (a range's end) its range, when that is bounded."""
+        key = self.keys[0]
+        try:
+            if len(rows) >= self.take:
+                span = float(int(rows[-1][key]) - int(rows[0][key]))
+            elif part.lo is not None and part.hi is not None and part.read == 1:
+                span = float(part.hi - part.lo)
+            else:
+                return
+        except (KeyError, TypeError, ValueError):
+            return
+        known = self._per_row
+        weight = PRIOR_ROWS * self.take
+        estimate = (span + known * weight) / (len(rows) + weight)
+        self._per_row = min(estimate, GROWTH * known)
+
+    # -- reading (worker threads) ------------------------------------------------------------
+
+    def _get(self, request: PageRequest) -> list[Row]:
+        with self._count:
+            self.requests += 1
+        return self.client.get_rows(self.connector_id, request)
+
+    def _work(self) -> None:
+        """A worker thread; whatever it raises is raised in the emitting thread."""
+        try:
+            self._read_pages()
+        except BaseException as exc:
+            with self._cond:
+                self._error = self._error or exc
+                self._stop = True
+                self._cond.notify_all()
+
+    def _read_pages(self) -> None:
+        while True:
+            with self._cond:
+                part = self._pick()
+                while part is None and not self._stop and not self._all_read():
+                    self._cond.wait()
+                    part = self._pick()
+                if self._stop or part is None:
+                    self._cond.notify_all()
+                    return
+                part.busy = True
+                if part.hi is None and part.read == 0 and part is self._ranges[-1]:
+                    self._cut(part)
+                request = part.cursor.request()
+            rows = self._get(request)
+            fresh = list(part.cursor.accept(rows))  # the range's cursor moves on
+            with self._cond:
+                part.read += 1
+                self._learn(part, rows)
+                part.pages.append(fresh)
+                part.waiting += 1
+                part.busy = False
+                part.finished = part.cursor.done
+                self._cond.notify_all()
+
+    def _pick(self) -> _Range | None:
+        """The frontmost range not being read and not read to its end, if it may be read now:
+        while fewer than ``parallel + 1`` pages are held, or when it is the emitting one and
+        has nothing to give."""
+        parts = self._ranges[self._front :]
+        held = sum(p.waiting + (1 if p.busy else 0) for p in parts)
+        for part in parts:
+            if part.busy or part.finished:
+                continue
+            if part is self._ranges[self._front] and not part.waiting:
+                return part
+            return part if held < self.parallel + 1 else None
+        return None
+
+    def _all_read(self) -> bool:
+        return all(p.finished for p in self._ranges[self._front :])
+
+    # -- emitting (the calling thread) -------------------------------------------------------
+
+    def _read_in_ranges(self) -> Iterator[Row]:
+        workers = [
+            threading.Thread(target=self._work, name=f"{self.connector_id}-keys-{n}", daemon=True)
+            for n in range(self.parallel)
+        ]
+        for worker in workers:
+            worker.start()
+        try:
+            index = 0
+            while True:
+                with self._cond:
+                    if index >= len(self._ranges):
+                        return
+                    part = self._ranges[index]
+                    self._front = index
+                    self._cond.notify_all()
+                yield from self._emit(part)
+                index += 1
+        finally:
+            with self._cond:
+                self._stop = True
+                self._cond.notify_all()
+            for worker in workers:
+                worker.join()
+
+    def _emit(self, part: _Range) -> Iterator[Row]:
+        taken = 0
+        while True:
+            with self._cond:
+                while taken >= len(part.pages) and not part.finished and self._error is None:
+                    self._cond.wait()
+                if self._error is not None:
+                    raise self._error
+                if taken >= len(part.pages):
+                    return
+                rows = part.pages[taken]
+                part.pages[taken] = []  # emitted pages are not kept
+                taken += 1
+                part.waiting -= 1
+                self._cond.notify_all()
+            yield from rows
