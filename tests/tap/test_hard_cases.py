@@ -9,18 +9,21 @@ Europe/Amsterdam (rows written with the sandbox's ManualClock; the tap's own clo
 from __future__ import annotations
 
 import json
+import random
 import signal
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
+
 from afas_sandbox import ManualClock, MutationResult, RunningSandbox
 from tests.support.clock import clock_ahead, clock_behind
 from tests.support.recorders import RequestRecorder, Seen
 from tests.support.records import canon, duplicates, key_of, multiset
 from tests.support.sandbox_reading import AMSTERDAM, SandboxReader
-from tests.support.singer_messages import parse_messages
+from tests.support.singer_messages import Message, parse_messages
 from tests.support.tap_runs import TapRun, run_tap, start_tap_cli, tap_config
 
 PERSON_KEY = ("PersonId",)
@@ -280,3 +283,64 @@ def test_sync_starting_inside_the_repeated_hour_loses_no_later_rows(
     second_keys = {r["PersonId"] for r in second.records("profit_persons")}
     assert {later, updated, last} <= second_keys
     reader.close()
+
+
+@pytest.mark.parametrize("seed", range(4), ids=lambda s: f"seed{s}")
+def test_kill_9_at_random_moments_then_resume_emits_every_row_exactly_once(
+    afas_sandbox: RunningSandbox, reader: SandboxReader, tmp_path: Any, seed: int
+) -> None:
+    """Up to four kill -9s at random moments of one sync (after a random number of records
+    read, mostly between two STATEs: the records after the last STATE read are lost with the
+    process), each run resumed from the last STATE it wrote, then a run to the end: every row
+    exactly once, with parallel pieces on (max_parallel_requests 4) and a first sync's early
+    probe and undated rows' page in flight when the first run dies."""
+    rng = random.Random(seed)
+    afas_sandbox.latency.fixed_ms = 20
+    config = tap_config(afas_sandbox, page_size=70, connectors=list(KEYS))
+    total = sum(len(reader.expected(c)) for c in KEYS)
+    committed: list[Message] = []
+    state: dict[str, Any] | None = None
+    kills = 0
+    for _ in range(4):
+        process = start_tap_cli(tmp_path, config, state=state)
+        assert process.stdout is not None
+        kill_after = rng.randint(1, total // 2)
+        lines: list[str] = []
+        last_state = 0  # lines up to and including the last STATE read
+        read = 0
+        killed = False
+        try:
+            for raw in iter(process.stdout.readline, b""):
+                lines.append(raw.decode("utf-8"))
+                if raw.startswith(b'{"type":"STATE"'):
+                    last_state = len(lines)
+                elif raw.startswith(b'{"type":"RECORD"'):
+                    read += 1
+                    if read >= kill_after and process.poll() is None:
+                        process.send_signal(signal.SIGKILL)
+                        killed = True
+                        break
+        finally:
+            if not killed:
+                process.kill()
+            process.wait(timeout=30)
+            process.stdout.close()
+        if not killed:  # the rest was smaller than the kill point: it ran to the end
+            committed += parse_messages("".join(lines))
+            state = None
+            break
+        kills += 1
+        kept = parse_messages("".join(lines[:last_state]))
+        committed += kept
+        if kept:
+            state = kept[-1]["value"]
+    else:
+        final = run_tap(config, state)
+        committed += final.messages
+    assert kills >= 2, "the sync was not killed at least twice"
+    run = TapRun(committed)
+    for connector, key_fields in KEYS.items():
+        emitted = run.records(connector.lower())
+        assert duplicates([key_of(r, key_fields) for r in emitted]) == [], connector
+        assert multiset(emitted) == multiset(reader.expected(connector)), connector
+
