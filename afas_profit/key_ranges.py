@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from afas_profit.client import ProfitClient
 from afas_profit.cursor import KeysetCursor, PageRequest, Row
 from afas_profit.filters import Condition, Op, and_all
+from afas_profit.ordered_reads import OrderedReads
 from afas_profit.window import GROWTH, PIECE_PAGES, PRIOR_ROWS
 
 
@@ -45,14 +46,14 @@ class _Range:
     lo: int | None
     hi: int | None
     cursor: KeysetCursor
-    pages: list[list[Row]] = field(default_factory=list)  # read, not yet emitted
-    waiting: int = 0  # pages in ``pages`` the emitting thread has not taken
+    items: list[list[Row]] = field(default_factory=list)  # pages read, not yet emitted
+    waiting: int = 0  # pages in ``items`` the emitting thread has not taken
     busy: bool = False  # a worker is reading its next page
-    finished: bool = False  # its cursor is done: every page is in ``pages``
+    finished: bool = False  # its cursor is done: every page is in ``items``
     read: int = 0  # pages read from it
 
 
-class KeyRangeReader:
+class KeyRangeReader(OrderedReads):
     """Reads a whole GetConnector by key (see the module docstring)."""
 
     def __init__(
@@ -68,21 +69,18 @@ class KeyRangeReader:
     ) -> None:
         """``integer_first_key``: ``keys[0]`` is an integer field (metainfo says so), so its
         values can be cut into ranges."""
+        super().__init__(parallel, f"{connector_id}-keys")
         self.client = client
         self.connector_id = connector_id
         self.keys = tuple(keys)
         self.take = take
         self.extra = tuple(extra)
-        self.parallel = max(1, parallel)
         self.integer_first_key = integer_first_key
         self.requests = 0
         self.ranged = False  # rows() read in parallel ranges
         self._count = threading.Lock()
-        self._cond = threading.Condition()
         self._ranges: list[_Range] = []
         self._front = 0  # index of the emitting range
-        self._stop = False
-        self._error: BaseException | None = None
         self._per_row = 1.0  # first-key values one row covers, as read so far
         self._top = 0  # the largest first-key value the probe found
 
@@ -98,7 +96,7 @@ class KeyRangeReader:
                 yield from first.accept(self._get(first.request()))
             return
         self.ranged = True
-        yield from self._read_in_ranges()
+        yield from self._in_parallel(self._emit_all)
 
     # -- planning ----------------------------------------------------------------------------
 
@@ -178,16 +176,6 @@ class KeyRangeReader:
             self.requests += 1
         return self.client.get_rows(self.connector_id, request)
 
-    def _work(self) -> None:
-        """A worker thread; whatever it raises is raised in the emitting thread."""
-        try:
-            self._read_pages()
-        except BaseException as exc:
-            with self._cond:
-                self._error = self._error or exc
-                self._stop = True
-                self._cond.notify_all()
-
     def _read_pages(self) -> None:
         while True:
             with self._cond:
@@ -207,7 +195,7 @@ class KeyRangeReader:
             with self._cond:
                 part.read += 1
                 self._learn(part, rows)
-                part.pages.append(fresh)
+                part.items.append(fresh)
                 part.waiting += 1
                 part.busy = False
                 part.finished = part.cursor.done
@@ -232,44 +220,24 @@ class KeyRangeReader:
 
     # -- emitting (the calling thread) -------------------------------------------------------
 
-    def _read_in_ranges(self) -> Iterator[Row]:
-        workers = [
-            threading.Thread(target=self._work, name=f"{self.connector_id}-keys-{n}", daemon=True)
-            for n in range(self.parallel)
-        ]
-        for worker in workers:
-            worker.start()
-        try:
-            index = 0
-            while True:
-                with self._cond:
-                    if index >= len(self._ranges):
-                        return
-                    part = self._ranges[index]
-                    self._front = index
-                    self._cond.notify_all()
-                yield from self._emit(part)
-                index += 1
-        finally:
-            with self._cond:
-                self._stop = True
-                self._cond.notify_all()
-            for worker in workers:
-                worker.join()
-
-    def _emit(self, part: _Range) -> Iterator[Row]:
-        taken = 0
+    def _emit_all(self) -> Iterator[Row]:
+        index = 0
         while True:
             with self._cond:
-                while taken >= len(part.pages) and not part.finished and self._error is None:
-                    self._cond.wait()
-                if self._error is not None:
-                    raise self._error
-                if taken >= len(part.pages):
+                if index >= len(self._ranges):
                     return
-                rows = part.pages[taken]
-                part.pages[taken] = []  # emitted pages are not kept
-                taken += 1
-                part.waiting -= 1
+                part = self._ranges[index]
+                self._front = index
                 self._cond.notify_all()
-            yield from rows
+            taken = 0
+            while True:
+                with self._cond:
+                    rows = self._next_item(part, taken)
+                    if rows is None:
+                        break
+                    part.items[taken] = []  # emitted pages are not kept
+                    taken += 1
+                    part.waiting -= 1
+                    self._cond.notify_all()
+                yield from rows
+            index += 1

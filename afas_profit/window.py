@@ -61,7 +61,6 @@ says ``empty_pending`` until they are done; a sync stopped before then reads the
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +82,7 @@ from afas_profit.cursor import (
 )
 from afas_profit.errors import AFASConfigError
 from afas_profit.filters import Condition, Op, and_all
+from afas_profit.ordered_reads import OrderedReads
 from afas_profit.read_ahead import ReadAhead
 from afas_profit.times import filter_value, parse_afas_datetime
 
@@ -182,7 +182,7 @@ class _Partition:
     cursor: IncrementalCursor | None = None  # plans its requests, page after page
 
 
-class WindowReader:
+class WindowReader(OrderedReads):
     """Reads ``lo <= R < hi`` of one GetConnector (see the module docstring)."""
 
     def __init__(
@@ -207,6 +207,7 @@ class WindowReader:
         ``text_hashes``: False when ``seen`` comes from a checkpoint with ``row_hash``es;
         ``adaptive_take``: ``take`` is the largest page, see ``afas_profit.read_ahead``;
         ``first_sync``: no checkpoint, the probe is sent without waiting for the first page."""
+        super().__init__(parallel, f"{connector_id}-reader")
         self.client = client
         self.connector_id = connector_id
         self.replication_key = replication_key
@@ -215,7 +216,6 @@ class WindowReader:
         self.hi = hi
         self.take = take
         self.extra = tuple(extra)
-        self.parallel = max(1, parallel)
         self.empty_rows = empty_rows
         self._seen = seen or SeenRows()
         self._text_hashes = text_hashes
@@ -228,7 +228,6 @@ class WindowReader:
         self.emitted_empty = 0
         # The empty-R rows' cursor and its first page, asked for with the window's first.
         self._empty_first: tuple[Cursor, Page | BaseException | None] | None = None
-        self._cond = threading.Condition()
         self._pace = ReadAhead(self.parallel, take, adaptive=adaptive_take and self.parallel > 1)
         self._latency_known()  # from metainfo's answers, when there were some
         self._partitions: list[_Partition] = []
@@ -240,8 +239,6 @@ class WindowReader:
         self._end_probe = "todo"  # todo, running, done
         self._first_sync = first_sync
         self._started = False  # a worker has asked for the window's first page
-        self._stop = False
-        self._error: BaseException | None = None
         self._last_shown: datetime | None = None
 
     @classmethod
@@ -326,31 +323,7 @@ class WindowReader:
         if self.parallel == 1:
             yield from self._read_here(self._partitions[0])
             return
-        workers = [
-            threading.Thread(target=self._work, name=f"{self.connector_id}-reader-{n}", daemon=True)
-            for n in range(self.parallel)
-        ]
-        for worker in workers:
-            worker.start()
-        try:
-            yield from self._emit_all()
-        finally:
-            with self._cond:
-                self._stop = True
-                self._cond.notify_all()
-            for worker in workers:
-                worker.join()
-
-    def _work(self) -> None:
-        """A worker thread: ``_read_pages``; whatever it raises is raised in the emitting
-        thread, which would otherwise wait for pages that never come."""
-        try:
-            self._read_pages()
-        except BaseException as exc:
-            with self._cond:
-                self._error = self._error or exc
-                self._stop = True
-                self._cond.notify_all()
+        yield from self._in_parallel(self._emit_all)
 
     def _prefetch_empty_rows(self, cursor: Cursor) -> None:
         """The first page of the rows whose R is empty (a first sync reads them after the
@@ -408,10 +381,7 @@ class WindowReader:
                 for _ in cursor.accept_hashed(held.marks()):
                     pass  # the twin cursor emits; this one only plans the next request
             except BaseException as exc:  # handed to the emitting thread, which raises it
-                with self._cond:
-                    self._error = self._error or exc
-                    self._stop = True
-                    self._cond.notify_all()
+                self._fail(exc)
                 return
             with self._cond:
                 self._learn(request, held.shown, part.take)
@@ -504,11 +474,10 @@ class WindowReader:
     def _split(self, part: _Partition, cursor: IncrementalCursor) -> None:
         """Leave ``part`` about ``PIECE_PAGES`` of a page of its range (``FIRST_PIECE_PAGES``
         while only one full page has been read) by the density learnt (or the piece's own when
-        it is read on and its pages were denser)
-        and queue the rest right after it, where the next worker cuts again:
-        workers spread over the pieces at the front, where records leave next. Nothing is cut
-        before the density is known, inside a stored second read whole, or when the rest would
-        be less than half a piece."""
+        it is read on and its pages were denser) and queue the rest right after it, where the
+        next worker cuts again: workers spread over the pieces at the front, where records leave
+        next. Nothing is cut before the density is known, inside a stored second read whole, or
+        when the rest would be less than half a piece."""
         if self._per_row is None or cursor.dense:
             return
         end = cursor.hi
@@ -553,13 +522,9 @@ class WindowReader:
         taken = 0
         while True:
             with self._cond:
-                while taken >= len(part.items) and not part.finished and self._error is None:
-                    self._cond.wait()
-                if self._error is not None:
-                    raise self._error
-                if taken >= len(part.items):
+                item = self._next_item(part, taken)
+                if item is None:
                     return
-                item = part.items[taken]
                 part.items[taken] = EMITTED  # emitted pages are not kept
                 taken += 1
                 if isinstance(item, _HeldPage):
