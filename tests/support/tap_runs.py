@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -193,3 +194,43 @@ def start_tap_cli(
         stderr=subprocess.DEVNULL,
     )
     return process
+
+
+@dataclass
+class KilledRead:
+    """What was read of a tap's stdout before it was killed (or ended)."""
+
+    lines: list[str]
+    committed: int  # lines up to and including the last STATE read
+    killed: bool  # False: the tap ended before ``kill_at`` said so
+
+    def kept(self) -> list[Message]:
+        """The messages up to the last STATE: what a target was told is safe."""
+        return parse_messages("".join(self.lines[: self.committed]))
+
+
+def read_until_killed(
+    process: subprocess.Popen[bytes], kill_at: Callable[[str], bool]
+) -> KilledRead:
+    """Read a tap's stdout line by line and ``kill -9`` it right after the first line for which
+    ``kill_at`` is true, if it is still running then."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    committed = 0
+    killed = False
+    try:
+        for raw in iter(process.stdout.readline, b""):
+            line = raw.decode("utf-8")
+            lines.append(line)
+            if line.startswith('{"type":"STATE"'):
+                committed = len(lines)
+            if kill_at(line) and process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                killed = True
+                break
+    finally:
+        if not killed:
+            process.kill()
+        process.wait(timeout=30)
+        process.stdout.close()
+    return KilledRead(lines, committed, killed)

@@ -8,7 +8,6 @@ Europe/Amsterdam (rows written with the sandbox's ManualClock; the tap's own clo
 
 from __future__ import annotations
 
-import json
 import random
 import signal
 from collections import Counter
@@ -24,7 +23,7 @@ from tests.support.recorders import RequestRecorder, Seen
 from tests.support.records import canon, duplicates, key_of, multiset
 from tests.support.sandbox_reading import AMSTERDAM, SandboxReader
 from tests.support.singer_messages import Message, parse_messages
-from tests.support.tap_runs import TapRun, run_tap, start_tap_cli, tap_config
+from tests.support.tap_runs import TapRun, read_until_killed, run_tap, start_tap_cli, tap_config
 
 PERSON_KEY = ("PersonId",)
 TRANSACTION_KEY = ("UnitId", "EntryNo", "SeqNo")
@@ -157,33 +156,18 @@ def test_resume_after_kill_emits_every_row_exactly_once(
     afas_sandbox.latency.fixed_ms = 60
     config = tap_config(afas_sandbox, page_size=70, connectors=list(KEYS))
     process = start_tap_cli(tmp_path, config)
-    assert process.stdout is not None
-    lines: list[str] = []
-    committed = 0  # lines up to and including the last STATE read
-    transactions_seen = 0
-    killed = False
-    try:
-        for raw in iter(process.stdout.readline, b""):
-            line = raw.decode("utf-8")
-            lines.append(line)
-            message = json.loads(line)
-            if message["type"] == "RECORD" and message["stream"] == "profit_transactions":
-                transactions_seen += 1
-            if message["type"] == "STATE":
-                committed = len(lines)
-                if transactions_seen >= 500:
-                    assert process.poll() is None, "the tap finished before the kill"
-                    process.send_signal(signal.SIGKILL)
-                    killed = True
-                    break
-    finally:
-        if not killed:
-            process.kill()
-        process.wait(timeout=30)
-        process.stdout.close()
-    assert killed, "no STATE after 500 transaction records was seen"
+    transactions = 0
+
+    def after_500_transactions(line: str) -> bool:
+        nonlocal transactions
+        if line.startswith('{"type":"RECORD","stream":"profit_transactions"'):
+            transactions += 1
+        return line.startswith('{"type":"STATE"') and transactions >= 500
+
+    read = read_until_killed(process, after_500_transactions)
+    assert read.killed, "no STATE after 500 transaction records was seen while the tap ran"
     assert process.returncode == -signal.SIGKILL
-    before = parse_messages("".join(lines[:committed]))
+    before = read.kept()
     state = before[-1]["value"]
     assert before[-1]["type"] == "STATE"
     resumed = run_tap(config, state)
@@ -285,6 +269,18 @@ def test_sync_starting_inside_the_repeated_hour_loses_no_later_rows(
     reader.close()
 
 
+def after_records(count: int) -> Callable[[str], bool]:
+    """True from the ``count``-th RECORD line on."""
+    seen = 0
+
+    def enough(line: str) -> bool:
+        nonlocal seen
+        seen += line.startswith('{"type":"RECORD"')
+        return seen >= count
+
+    return enough
+
+
 @pytest.mark.parametrize("seed", range(4), ids=lambda s: f"seed{s}")
 def test_kill_9_at_random_moments_then_resume_emits_every_row_exactly_once(
     afas_sandbox: RunningSandbox, reader: SandboxReader, tmp_path: Any, seed: int
@@ -303,34 +299,12 @@ def test_kill_9_at_random_moments_then_resume_emits_every_row_exactly_once(
     kills = 0
     for _ in range(4):
         process = start_tap_cli(tmp_path, config, state=state)
-        assert process.stdout is not None
-        kill_after = rng.randint(1, total // 2)
-        lines: list[str] = []
-        last_state = 0  # lines up to and including the last STATE read
-        read = 0
-        killed = False
-        try:
-            for raw in iter(process.stdout.readline, b""):
-                lines.append(raw.decode("utf-8"))
-                if raw.startswith(b'{"type":"STATE"'):
-                    last_state = len(lines)
-                elif raw.startswith(b'{"type":"RECORD"'):
-                    read += 1
-                    if read >= kill_after and process.poll() is None:
-                        process.send_signal(signal.SIGKILL)
-                        killed = True
-                        break
-        finally:
-            if not killed:
-                process.kill()
-            process.wait(timeout=30)
-            process.stdout.close()
-        if not killed:  # the rest was smaller than the kill point: it ran to the end
-            committed += parse_messages("".join(lines))
-            state = None
+        read = read_until_killed(process, after_records(rng.randint(1, total // 2)))
+        if not read.killed:  # the rest was smaller than the kill point: it ran to the end
+            committed += parse_messages("".join(read.lines))
             break
         kills += 1
-        kept = parse_messages("".join(lines[:last_state]))
+        kept = read.kept()
         committed += kept
         if kept:
             state = kept[-1]["value"]
@@ -343,4 +317,3 @@ def test_kill_9_at_random_moments_then_resume_emits_every_row_exactly_once(
         emitted = run.records(connector.lower())
         assert duplicates([key_of(r, key_fields) for r in emitted]) == [], connector
         assert multiset(emitted) == multiset(reader.expected(connector)), connector
-
