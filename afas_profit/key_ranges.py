@@ -11,9 +11,9 @@
   added while the sync runs). A row belongs to exactly one range by its first key, and each range
   is read by its own exact KeysetCursor (nothing missed or doubled within it), so nothing is
   missed or doubled in all. Ranges are cut as workers pick them, about ``PIECE_PAGES`` of a page
-  each by the density read so far (first-key values per row, each page weighed by its rows as
-  the incremental window does: ``afas_profit.window``). A range that holds more is read on page
-  after page; a first key with few distinct values (a unit, a year) gives ranges of one value.
+  each by the density read so far (first-key values per row, each page weighed by its rows:
+  ``afas_profit.ordered_reads``). A range that holds more is read on page after page; a first
+  key with few distinct values (a unit, a year) gives ranges of one value.
 - **Read and emit.** ``parallel`` worker threads read the frontmost ranges; the calling thread
   emits range after range as their pages arrive, so rows leave in key order. At most
   ``parallel + 1`` pages are held (read or being read, not yet emitted) besides the one being
@@ -35,8 +35,7 @@ from dataclasses import dataclass, field
 from afas_profit.client import ProfitClient
 from afas_profit.cursor import KeysetCursor, PageRequest, Row
 from afas_profit.filters import Condition, Op, and_all
-from afas_profit.ordered_reads import OrderedReads
-from afas_profit.window import GROWTH, PIECE_PAGES, PRIOR_ROWS
+from afas_profit.ordered_reads import PIECE_PAGES, OrderedReads, weighed_density
 
 
 @dataclass
@@ -80,7 +79,6 @@ class KeyRangeReader(OrderedReads):
         self.ranged = False  # rows() read in parallel ranges
         self._count = threading.Lock()
         self._ranges: list[_Range] = []
-        self._front = 0  # index of the emitting range
         self._per_row = 1.0  # first-key values one row covers, as read so far
         self._top = 0  # the largest first-key value the probe found
 
@@ -96,7 +94,7 @@ class KeyRangeReader(OrderedReads):
                 yield from first.accept(self._get(first.request()))
             return
         self.ranged = True
-        yield from self._in_parallel(self._emit_all)
+        yield from self._in_parallel(self._emit_pieces)
 
     # -- planning ----------------------------------------------------------------------------
 
@@ -164,10 +162,7 @@ class KeyRangeReader(OrderedReads):
                 return
         except (KeyError, TypeError, ValueError):
             return
-        known = self._per_row
-        weight = PRIOR_ROWS * self.take
-        estimate = (span + known * weight) / (len(rows) + weight)
-        self._per_row = min(estimate, GROWTH * known)
+        self._per_row = weighed_density(self._per_row, span, len(rows), self.take)
 
     # -- reading (worker threads) ------------------------------------------------------------
 
@@ -176,15 +171,18 @@ class KeyRangeReader(OrderedReads):
             self.requests += 1
         return self.client.get_rows(self.connector_id, request)
 
+    @property
+    def _pieces(self) -> list[_Range]:
+        return self._ranges
+
+    def _ahead(self) -> int:
+        return self.parallel + 1
+
     def _read_pages(self) -> None:
         while True:
             with self._cond:
-                part = self._pick()
-                while part is None and not self._stop and not self._all_read():
-                    self._cond.wait()
-                    part = self._pick()
-                if self._stop or part is None:
-                    self._cond.notify_all()
+                part: _Range | None = self._wait_for(self._pick)
+                if part is None:
                     return
                 part.busy = True
                 if part.hi is None and part.read == 0 and part is self._ranges[-1]:
@@ -201,43 +199,17 @@ class KeyRangeReader(OrderedReads):
                 part.finished = part.cursor.done
                 self._cond.notify_all()
 
-    def _pick(self) -> _Range | None:
-        """The frontmost range not being read and not read to its end, if it may be read now:
-        while fewer than ``parallel + 1`` pages are held, or when it is the emitting one and
-        has nothing to give."""
-        parts = self._ranges[self._front :]
-        held = sum(p.waiting + (1 if p.busy else 0) for p in parts)
-        for part in parts:
-            if part.busy or part.finished:
-                continue
-            if part is self._ranges[self._front] and not part.waiting:
-                return part
-            return part if held < self.parallel + 1 else None
-        return None
-
-    def _all_read(self) -> bool:
-        return all(p.finished for p in self._ranges[self._front :])
-
     # -- emitting (the calling thread) -------------------------------------------------------
 
-    def _emit_all(self) -> Iterator[Row]:
-        index = 0
+    def _emit_piece(self, piece: _Range) -> Iterator[Row]:
+        taken = 0
         while True:
             with self._cond:
-                if index >= len(self._ranges):
+                rows = self._next_item(piece, taken)
+                if rows is None:
                     return
-                part = self._ranges[index]
-                self._front = index
+                piece.items[taken] = []  # emitted pages are not kept
+                taken += 1
+                piece.waiting -= 1
                 self._cond.notify_all()
-            taken = 0
-            while True:
-                with self._cond:
-                    rows = self._next_item(part, taken)
-                    if rows is None:
-                        break
-                    part.items[taken] = []  # emitted pages are not kept
-                    taken += 1
-                    part.waiting -= 1
-                    self._cond.notify_all()
-                yield from rows
-            index += 1
+            yield from rows

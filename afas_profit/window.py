@@ -82,15 +82,17 @@ from afas_profit.cursor import (
 )
 from afas_profit.errors import AFASConfigError
 from afas_profit.filters import Condition, Op, and_all
-from afas_profit.ordered_reads import OrderedReads
+from afas_profit.ordered_reads import (
+    GROWTH,
+    PIECE_PAGES,
+    OrderedReads,
+    weighed_density,
+)
 from afas_profit.read_ahead import ReadAhead
 from afas_profit.times import filter_value, parse_afas_datetime
 
 EARLIEST = datetime(1900, 1, 1)
-PIECE_PAGES = 0.85  # a piece is cut to hold about this many pages, by the density last read
-FIRST_PIECE_PAGES = 0.6  # ... while only the window's first page has shown a density
-GROWTH = 4  # a piece after a page with few rows covers at most this many times more time
-PRIOR_ROWS = 0.25  # of a page: the weight of the density known when a page shows another
+FIRST_PIECE_PAGES = 0.6  # PIECE_PAGES while only the window's first page has shown a density
 EMPTY_PENDING = "empty_pending"  # in a checkpoint: the empty-R rows are not read yet
 HASH_KEY = "hash"  # in a checkpoint: how the hashes in ``seen`` were taken
 TEXT_HASHES = "text"  # of each row's JSON text (``text_hash``); without it: ``row_hash``
@@ -231,8 +233,6 @@ class WindowReader(OrderedReads):
         self._pace = ReadAhead(self.parallel, take, adaptive=adaptive_take and self.parallel > 1)
         self._latency_known()  # from metainfo's answers, when there were some
         self._partitions: list[_Partition] = []
-        self._emitting: _Partition | None = None
-        self._front = 0  # index of the emitting partition
         self._per_row: timedelta | None = None  # stored time one row covered, last read
         self._full_pages = 0  # full pages the density was learnt from
         self._floor = lo
@@ -323,7 +323,7 @@ class WindowReader(OrderedReads):
         if self.parallel == 1:
             yield from self._read_here(self._partitions[0])
             return
-        yield from self._in_parallel(self._emit_all)
+        yield from self._in_parallel(self._emit_pieces)
 
     def _prefetch_empty_rows(self, cursor: Cursor) -> None:
         """The first page of the rows whose R is empty (a first sync reads them after the
@@ -344,12 +344,8 @@ class WindowReader(OrderedReads):
         and, on a first sync, ask for the first page of the rows whose R is empty."""
         while True:
             with self._cond:
-                task = self._next_task()
-                while task is None and not self._stop and not self._all_read():
-                    self._cond.wait()
-                    task = self._next_task()
-                if self._stop or task is None:
-                    self._cond.notify_all()
+                task = self._wait_for(self._next_task)
+                if task is None:
                     return
                 if task is _PROBE:
                     self._end_probe = "running"
@@ -400,22 +396,16 @@ class WindowReader(OrderedReads):
             return _PROBE
         if self._started and self.empty_rows is not None and self._empty_first is None:
             return _EMPTY_ROWS
-        return self._pick()
+        part: _Partition | None = self._pick()
+        return part
 
-    def _pick(self) -> _Partition | None:
-        """The frontmost piece not being read and not read to its end, if it may be read now:
-        while all pages held (read or being read, not yet emitted) number fewer than
-        ``ReadAhead.pages`` (at most ``parallel + 1``), or when it is the emitting one and has
-        nothing to give."""
-        parts = self._partitions[self._front :]
-        held = sum(p.waiting + (1 if p.busy else 0) for p in parts)
-        for part in parts:
-            if part.busy or part.finished:
-                continue
-            if part is self._emitting and not part.waiting:
-                return part
-            return part if held < self._pace.pages() else None
-        return None
+    @property
+    def _pieces(self) -> list[_Partition]:
+        return self._partitions
+
+    def _ahead(self) -> int:
+        """``ReadAhead.pages``: at most ``parallel + 1``."""
+        return self._pace.pages()
 
     def _latency_known(self) -> None:
         """The quickest answer the client has had (metainfo's, the probe's) sizes pages."""
@@ -426,9 +416,6 @@ class WindowReader(OrderedReads):
         """The end probe is not sent yet, and this is a first sync or the first page is in
         (the window has more than a page)."""
         return self._end_probe == "todo" and (self._first_sync or self._per_row is not None)
-
-    def _all_read(self) -> bool:
-        return all(p.finished for p in self._partitions[self._front :])
 
     def _held(self, page: Page) -> _HeldPage:
         """What the cursors read of a page's rows: each one's shown R and content hash; the
@@ -447,9 +434,9 @@ class WindowReader(OrderedReads):
         """The stored time a row covers, from the page just read (``take`` rows asked): a full
         page covers its request's start to its last shown R; a shorter one its request's range.
         After the first page, what a page shows is weighed with what was known, as if that were
-        ``PRIOR_ROWS`` of a page of rows: a piece's last few rows over a few hours say little
-        (33 rows where 84 were expected made pieces 2.5 times too long, read page after page),
-        a full page or a long gap says much (a gap grows the next piece, at most GROWTH times)."""
+        ``PRIOR_ROWS`` of a page of rows (``weighed_density``): a piece's last few rows over a
+        few hours say little (33 rows where 84 were expected made pieces 2.5 times too long,
+        read page after page), a full page or a long gap says much."""
         lo, hi = (parse_afas_datetime(str(c.value)) for c in request.where[0][:2])
         if len(page) >= take:
             if self._per_row is None:  # the window's first page: not the time before its rows
@@ -467,9 +454,7 @@ class WindowReader(OrderedReads):
             rows = len(page) or 1 / GROWTH
             self._per_row = max(span * take / rows, ONE_SECOND) / take
             return
-        weight = PRIOR_ROWS * take
-        estimate = (span + known * weight) / (len(page) + weight)
-        self._per_row = max(min(estimate, GROWTH * known), ONE_SECOND / take)
+        self._per_row = max(weighed_density(known, span, len(page), take), ONE_SECOND / take)
 
     def _split(self, part: _Partition, cursor: IncrementalCursor) -> None:
         """Leave ``part`` about ``PIECE_PAGES`` of a page of its range (``FIRST_PIECE_PAGES``
@@ -504,21 +489,8 @@ class WindowReader(OrderedReads):
 
     # -- emitting (the calling thread) -------------------------------------------------------
 
-    def _emit_all(self) -> Iterator[Row]:
-        index = 0
-        while True:
-            with self._cond:
-                if index >= len(self._partitions):
-                    return
-                part = self._partitions[index]
-                self._emitting = part
-                self._front = index
-                self._cond.notify_all()
-            twin = self._cursor(part, part.seen, progress=self._progress)
-            yield from self._emit_partition(part, twin)
-            index += 1
-
-    def _emit_partition(self, part: _Partition, twin: IncrementalCursor) -> Iterator[Row]:
+    def _emit_piece(self, part: _Partition) -> Iterator[Row]:
+        twin = self._cursor(part, part.seen, progress=self._progress)
         taken = 0
         while True:
             with self._cond:

@@ -176,6 +176,17 @@ def run_tap(arguments: list[str], work: Path) -> TapRun:
     return TapRun(records, seconds, kib / 1024)
 
 
+def tap_counting(config_file: Path, work: Path, runs: list[TapRun]) -> Callable[[], int]:
+    """One tap run with ``config_file`` (kept in ``runs``), its records counted."""
+
+    def once() -> int:
+        run = run_tap(["--config", str(config_file)], work)
+        runs.append(run)
+        return run.records
+
+    return once
+
+
 def raw_loop(base_url: str, header: str, plan: Plan) -> int:
     """The same pages as the tap, as plain requests + json, one RECORD line per row."""
     hi = datetime.now(ZONE).strftime("%Y-%m-%dT%H:%M:%S")
@@ -302,12 +313,7 @@ def latency_run(rows: int, repeat: int, work: Path, latency: list[str], parallel
         print(f"{'way':<34} {'records':>9} {'median s':>9}   (runs)   ratio to tap")
         results: list[tuple[str, int, float, list[float]]] = []
         tap_runs: list[TapRun] = []
-
-        def tap_once() -> int:
-            run = run_tap(["--config", str(config_file)], work)
-            tap_runs.append(run)
-            return run.records
-
+        tap_once = tap_counting(config_file, work, tap_runs)
         results.append(("tap-afas (subprocess, wall)", *seconds_of(tap_once, repeat)))
         results.append(
             (
@@ -334,12 +340,7 @@ def latency_run(rows: int, repeat: int, work: Path, latency: list[str], parallel
         }
         full_file.write_text(json.dumps(full_config), encoding="utf-8")
         full_runs: list[TapRun] = []
-
-        def full_once() -> int:
-            run = run_tap(["--config", str(full_file)], work)
-            full_runs.append(run)
-            return run.records
-
+        full_once = tap_counting(full_file, work, full_runs)
         results.append(("tap-afas full-table (key ranges)", *seconds_of(full_once, repeat)))
         tap_seconds = results[0][2]
         for name, records, median, runs in results:
