@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import io
 import logging
 import os
@@ -129,7 +130,13 @@ def run_console(
     """Run ``plugin``'s command line; any failure ends with one ERROR line and exit status 1.
 
     ``known``: the plugin's own errors whose message already says what is wrong and what to do.
+
+    The objects of the modules imported so far (tens of thousands: singer-sdk, SQLAlchemy,
+    ...) are moved out of the garbage collector's reach (``gc.freeze``): they live until the
+    process ends anyway, and every full collection, the last one at exit included, would walk
+    them again (about 0.1 s per run).
     """
+    gc.freeze()
     command = plugin.cli  # also sets up the SDK's console logging
     policy = ConsolePolicy()
     for handler in logging.getLogger().handlers:

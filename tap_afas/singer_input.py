@@ -95,25 +95,29 @@ class CheckedSingerReader(SingerReader):
 
     def _lines(self, source: Iterable[str | bytes]) -> Iterator[str]:
         lines = iter(source)
-        while True:
-            try:
-                raw = next(lines)
-            except StopIteration:
-                return
-            except UnicodeDecodeError:  # a text file that is not UTF-8
-                raise self._not_utf8(self.line_number + 1) from None
-            self.line_number += 1
-            if isinstance(raw, bytes):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise self._not_utf8(self.line_number) from None
-            else:
-                line = raw
-                if not line.isascii() and not _encodes(line):
-                    raise self._not_utf8(self.line_number)
-            if line.strip():
-                yield line
+        take = self.take
+        try:
+            for raw in lines:
+                self.line_number += 1
+                if take(raw):
+                    continue
+                if isinstance(raw, bytes):
+                    try:
+                        line = raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise self._not_utf8(self.line_number) from None
+                else:
+                    line = raw
+                    if not line.isascii() and not _encodes(line):
+                        raise self._not_utf8(self.line_number)
+                if line.strip():
+                    yield line
+        except UnicodeDecodeError:  # a text file that is not UTF-8
+            raise self._not_utf8(self.line_number + 1) from None
+
+    def take(self, raw: str | bytes) -> bool:  # a hook for subclasses
+        """Whether a subclass handled the line ``raw`` itself (it is not parsed then)."""
+        return False
 
     @staticmethod
     def _not_utf8(number: int) -> SingerInputError:
@@ -150,6 +154,16 @@ class CheckedSingerReader(SingerReader):
             raise SingerInputError(
                 f"Input line {n} holds {error}: a tap must send a number or null. {CHECK_OUTPUT}"
             ) from None
+
+    def at_line(self, number: int, message: Message, handle: Callable[[], None]) -> None:
+        """Run ``handle`` for ``message``, read earlier at input line ``number``, its errors
+        explained as if raised while that line was read."""
+        current = self.line_number
+        self.line_number = number
+        try:
+            self._at_line(lambda _message: handle())(message)
+        finally:
+            self.line_number = current
 
     def _at_line(self, callback: Callable[[Message], None]) -> Callable[[Message], None]:
         def handle(message: Message) -> None:

@@ -18,24 +18,38 @@ tap's ``primary_keys`` for that connector, or load with ``load_method: append-on
 
 from __future__ import annotations
 
+import decimal
 import functools
+import itertools
 import tempfile
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.sql import SQLSink
 from typing_extensions import override
 
 from target_duckdb_afas.connector import MAIN, DuckDBConnector
+from target_duckdb_afas.lane import LaneBatch, RecordCheck
+from target_duckdb_afas.lane_file import LaneFile
 from target_duckdb_afas.rows import column_kinds, explain_refusal, json_lines
 from target_duckdb_afas.types import declared_places
 from target_duckdb_afas.validation import CompiledValidator
 
 DELETED_AT = "_sdc_deleted_at"
+AtLine = Callable[[int, dict[str, Any], Callable[[], None]], None]
+
+
+def _here(number: int, message: dict[str, Any], handle: Callable[[], None]) -> None:
+    handle()
+
+
+RECORD_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)  # as the SDK's reader
+LANE_BATCH_ROWS = 100_000  # lines of a lane batch (on disk as it grows) unless batch_size_rows
 
 
 class NullKeyError(ValueError):
@@ -80,6 +94,16 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
     """Upserts on the stream's key properties (appends without them), hard deletes on request."""
 
     connector_class = DuckDBConnector
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lane_file: LaneFile | None = None  # the batch's lane lines (they come first)
+        # From the first record the SDK handled on: records, and lane lines with their number.
+        self._after: list[dict[str, Any] | tuple[int, bytes]] = []
+        # How the lane has the SDK's path handle a line it took after all (see _records).
+        self.at_input_line: AtLine = _here
+        self._held = 0  # lines and records in the batch
+        self._untallied = 0  # lane lines not yet in the SDK's tallies and record_count metric
 
     @override
     def conform_name(self, name: str, object_type: str | None = None) -> str:
@@ -199,21 +223,132 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
         self.connector.release()
 
     @override
-    def process_batch(self, context: dict[str, Any]) -> None:
-        records: list[dict[str, Any]] = context["records"]
-        if not records:
-            return
-        keys = [] if self.config.get("load_method") == "append-only" else self.key_properties
-        if keys:
-            refuse_null_keys(records, keys, self.stream_name)
+    def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
+        """A record the SDK handled follows the batch's lane lines (input order is kept)."""
+        self._after.append(record)
+        self._held += 1
+
+    def take_line(self, line: bytes, number: int) -> bool:
+        """Hold input line ``number``, a RECORD line of this stream the lane checked
+        (``lane.py``), to be loaded as it is; ``True`` when the batch is full
+        (``batch_size_rows``, else ``LANE_BATCH_ROWS``)."""
+        if self._after:  # behind a record the SDK handled: loaded with it, as records
+            self._after.append((number, line))
+        elif self._lane_file is not None:
+            self._lane_file.add(line, number)
+        else:
+            assert self.record_check is not None  # the lane routes lines only then
+            self._lane_file = LaneFile(self.record_check)
+            self._lane_file.add(line, number)
+        self._untallied += 1
+        self._held += 1
+        return self._held >= self._max_rows
+
+    @property
+    @override
+    def current_size(self) -> int:
+        """The SDK's count, with the lane's lines (tallied when the batch is drained)."""
+        return super().current_size + self._untallied
+
+    @functools.cached_property
+    def _max_rows(self) -> int:
+        return self.batch_size_rows or LANE_BATCH_ROWS
+
+    @functools.cached_property
+    def upsert_keys(self) -> list[str]:
+        """The key properties rows are matched on (none with ``append-only``)."""
+        return [] if self.config.get("load_method") == "append-only" else self.record_keys
+
+    @functools.cached_property
+    def record_check(self) -> RecordCheck | None:
+        """The typed check of this stream's lines for the lane, or ``None`` when its records
+        need singer-sdk's path (``_sdc`` columns, format checks, a property the lane does not
+        know exactly)."""
+        if self.include_sdc_metadata_properties or self.validate_field_string_format:
+            return None
+        return RecordCheck.build(
+            self.stream_name, self.schema, self.column_types(), self.upsert_keys
+        )
+
+    def column_types(self) -> dict[str, str]:
+        """Each property's column type, as the table has it now."""
         _, schema_name, table_name = self.connector.parse_full_table_name(self.full_table_name)
         table = self.connector.table_columns(schema_name, table_name)
         types = {column.casefold(): sql_type for column, sql_type in table.items()}
-        column_types = {
+        return {
             name: types[name.casefold()]
             for name in self.schema["properties"]
             if name.casefold() in types
         }
+
+    @override
+    def process_batch(self, context: dict[str, Any]) -> None:
+        file, after = self._lane_file, self._after
+        self._lane_file, self._after, self._held = None, [], 0
+        if self._untallied:  # before the SDK's mark_drained counts the batch as written
+            self.tally_record_read(self._untallied)
+            self.record_counter_metric.increment(self._untallied)
+            self._untallied = 0
+        if file is None:
+            if after:
+                self._load_records(self._records(after), self.column_types())
+            return
+        try:
+            batch = file.close()
+            if not after and batch is not None and self._load_lines(file, batch):
+                return
+            items = itertools.chain(file.lines(), after)
+            self._load_records(self._records(items), self.column_types())
+        finally:
+            file.remove()
+
+    def _records(self, items: Iterable[dict[str, Any] | tuple[int, bytes]]) -> list[dict[str, Any]]:
+        """The batch's records as the SDK's path holds them: a lane line is decoded, validated
+        and its dates parsed as the SDK does for a RECORD message (``_validate_and_parse``, the
+        one private SDK step used here), with the SDK path's errors for its input line."""
+        records: list[dict[str, Any]] = []
+        for item in items:
+            if isinstance(item, dict):
+                records.append(item)
+                continue
+            number, line = item
+            message: dict[str, Any] = RECORD_DECODER.decode(line)
+            record: dict[str, Any] = message["record"]
+
+            def handle(record: dict[str, Any] = record) -> None:
+                self._validate_and_parse(record)
+                records.append(self.preprocess_record(record, {}))
+
+            self.at_input_line(number, message, handle)
+        return records
+
+    def _load_lines(self, file: LaneFile, batch: LaneBatch) -> bool:
+        """Load the lane's lines as they are; ``False`` when DuckDB refused them (nothing of
+        them is loaded then: the caller loads them as records)."""
+        assert self.record_check is not None  # a lane file exists only then
+        try:
+            self.connector.load_json_lines(
+                table=str(self.full_table_name),
+                file=file.path,
+                column_types=self.record_check.column_types,
+                keys=self.upsert_keys,
+                hard_delete_column=None,
+                lane=batch,
+            )
+        except sa.exc.DBAPIError as error:
+            self.logger.info(
+                "Loading %d lines of stream %r as records: DuckDB refused them as they are (%s)",
+                file.lines_held,
+                self.stream_name,
+                str(error.orig).splitlines()[0][:200],
+            )
+            return False
+        return True
+
+    def _load_records(self, records: list[dict[str, Any]], column_types: dict[str, str]) -> None:
+        keys = self.upsert_keys
+        if keys:
+            refuse_null_keys(records, keys, self.stream_name)
         kinds = column_kinds(column_types, self.declared_places)
         hard_delete = bool(self.config.get("hard_delete")) and DELETED_AT in column_types
         lines = json_lines(records, kinds, self.json_properties, self.stream_name)

@@ -12,13 +12,12 @@ from singer_sdk.sql import SQLTarget
 from afas_profit.errors import AFASConfigError
 from tap_afas.console import ConsoleChecks, run_console
 from tap_afas.input_files import unwritable_reason
-from tap_afas.singer_input import CheckedSingerReader
-from target_duckdb_afas.connector import DEFAULT_DECIMAL_SCALE
+from target_duckdb_afas.connector import DEFAULT_DECIMAL_SCALE, IN_MEMORY
+from target_duckdb_afas.lane import FastLane
+from target_duckdb_afas.reader import LaneReader
 from target_duckdb_afas.rows import DecimalOutOfRangeError
 from target_duckdb_afas.sink import DuckDBSink, NameClashError, NullKeyError
 from target_duckdb_afas.types import DECIMAL_PRECISION
-
-IN_MEMORY = ":memory:"
 
 
 class TargetDuckDB(SQLTarget):
@@ -28,7 +27,7 @@ class TargetDuckDB(SQLTarget):
     package_name = "tap-afas"
     default_sink_class = DuckDBSink
     max_parallelism = 1  # one DuckDB file has one writer
-    message_reader_class = CheckedSingerReader
+    message_reader_class = LaneReader
     config_jsonschema = th.PropertiesList(
         th.Property(
             "path",
@@ -83,6 +82,11 @@ class TargetDuckDB(SQLTarget):
             description="Maximum number of rows in each batch (at least 1; default 10,000).",
         ),
     ).to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if isinstance(self.message_reader, LaneReader):
+            self.message_reader.lane = FastLane(self, at_line=self.message_reader.at_line)
 
 
 def check_settings(config: Mapping[str, Any]) -> None:

@@ -1,0 +1,82 @@
+"""``LaneFile``: a batch of lane lines, written to a file and checked as it grows.
+
+Lines are kept in memory only until a chunk of ``CHUNK_BYTES`` is full; each chunk is checked
+(``RecordCheck.more_places``, ``key_counts``) and written, so a batch of 100,000 lines costs a
+chunk of memory, not the batch. ``close`` gives what DuckDB checks of the file as it loads it
+(``LaneBatch``), or ``None`` when a number has more places than its column keeps (or a number
+key is written otherwise than as the check looks for it); ``lines``
+reads the batch back when it must take singer-sdk's path after all.
+"""
+
+from __future__ import annotations
+
+import array
+import os
+import tempfile
+import weakref
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from target_duckdb_afas.lane import LaneBatch, RecordCheck
+
+CHUNK_BYTES = 1 << 20
+
+
+class LaneFile:
+    def __init__(self, check: RecordCheck) -> None:
+        self._check = check
+        descriptor, name = tempfile.mkstemp(prefix="target-duckdb-afas-", suffix=".jsonl")
+        self.path = Path(name)
+        self._file = os.fdopen(descriptor, "wb")
+        # Removed by remove(), or when dropped (a run that stopped with a batch held).
+        self._discard = weakref.finalize(self, _discard, self._file, self.path)
+        self._chunk: list[bytes] = []
+        self._size = 0
+        self._counts: Counter[str] = Counter()
+        self._more_places = False
+        self._numbers = array.array("Q")  # each line's number in the input
+        self.lines_held = 0
+
+    def add(self, line: bytes, number: int) -> None:
+        """Add input line ``number`` (ending with a newline, unless the input's last)."""
+        self._chunk.append(line)
+        self._numbers.append(number)
+        self.lines_held += 1
+        self._size += len(line)
+        if self._size >= CHUNK_BYTES:
+            self._write()
+
+    def _write(self) -> None:
+        text = b"".join(self._chunk)
+        self._chunk, self._size = [], 0
+        if not self._more_places:
+            self._more_places = self._check.more_places(text)
+            self._counts.update(self._check.key_counts(text))
+        self._file.write(text)
+
+    def close(self) -> LaneBatch | None:
+        """Write the rest; the checks DuckDB makes as it loads the file, or ``None`` when a
+        number has more places than its column keeps (or an exponent)."""
+        self._write()
+        self._file.close()
+        if self._more_places:
+            return None
+        if any(self._counts[name] != self.lines_held for name in self._check.decimals):
+            return None
+        return LaneBatch(self._check.texts)
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        """The lines with their input line numbers, read back from the file (after
+        ``close``)."""
+        with self.path.open("rb") as file:
+            yield from zip(self._numbers, file, strict=True)
+
+    def remove(self) -> None:
+        self._discard()
+
+
+def _discard(file: BinaryIO, path: Path) -> None:
+    file.close()
+    path.unlink(missing_ok=True)
