@@ -101,19 +101,24 @@ class CheckedSingerReader(SingerReader):
                 self.line_number += 1
                 if take(raw):
                     continue
-                if isinstance(raw, bytes):
-                    try:
-                        line = raw.decode("utf-8")
-                    except UnicodeDecodeError:
-                        raise self._not_utf8(self.line_number) from None
-                else:
-                    line = raw
-                    if not line.isascii() and not _encodes(line):
-                        raise self._not_utf8(self.line_number)
-                if line.strip():
+                line = self._text(raw)
+                if line is not None:
                     yield line
         except UnicodeDecodeError:  # a text file that is not UTF-8
             raise self._not_utf8(self.line_number + 1) from None
+
+    def _text(self, raw: str | bytes) -> str | None:
+        """Input line ``self.line_number`` as text (``None``: blank); not UTF-8: refused."""
+        if isinstance(raw, bytes):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise self._not_utf8(self.line_number) from None
+        else:
+            line = raw
+            if not line.isascii() and not _encodes(line):
+                raise self._not_utf8(self.line_number)
+        return line if line.strip() else None
 
     def take(self, raw: str | bytes) -> bool:  # a hook for subclasses
         """Whether a subclass handled the line ``raw`` itself (it is not parsed then)."""

@@ -28,6 +28,7 @@ integer there), never looser, so a record the lane takes is one the SDK would ha
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -45,7 +46,6 @@ ANNOTATIONS = frozenset(
         "title",
         "description",
         "examples",
-        "default",
         "$comment",
         "readOnly",
         "writeOnly",
@@ -53,7 +53,8 @@ ANNOTATIONS = frozenset(
         "x-sql-datatype-properties",
         "multipleOf",
     }
-)  # keywords that check nothing (multipleOf: the DECIMAL column's places, checked below)
+)  # keywords that check nothing (multipleOf: the DECIMAL column's places, checked below); not
+# "default": the validator fills it in
 TOP_LEVEL = frozenset(
     {"type", "properties", "required", "additionalProperties", "$schema", "title", "description"}
 )
@@ -101,9 +102,11 @@ class RecordCheck:
         texts: Mapping[str, str],
         decimals: Mapping[str, int],
     ) -> None:
-        self.decode: Callable[[bytes], Any] = msgspec.json.Decoder(envelope).decode
-        """Decode a line; raises ``msgspec.ValidationError`` (or ``DecodeError``) when the lane
-        may not take it (the batch checks follow in ``LaneFile``)."""
+        decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(envelope)
+        # Decode a line (or whole lines): raise msgspec.ValidationError (or DecodeError) when
+        # the lane may not take it (the batch checks follow in LaneFile).
+        self.decode: Callable[[bytes], Any] = decoder.decode
+        self.decode_lines: Callable[[bytes], Any] = decoder.decode_lines
         self.column_types = dict(column_types)  # the table's, when the check was built
         self.texts = dict(texts)
         self.decimals = dict(decimals)  # number property → its column's places
@@ -138,6 +141,8 @@ class RecordCheck:
         if not isinstance(properties, Mapping) or not properties:
             return None
         required = set(schema.get("required") or ()) | set(keys)
+        if required - set(properties):  # the validator refuses every record then
+            return None
         fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
         rename: dict[str, str] = {}
         texts: dict[str, str] = {}
@@ -158,7 +163,10 @@ class RecordCheck:
             present = name in required or isinstance(check, int)  # a number: see key_counts
             fields.append((field, value_type) if present else (field, value_type, None))
         fields.sort(key=len)  # required fields (no default) first, as a Struct needs
-        record = msgspec.defstruct("Record", fields, rename=rename, forbid_unknown_fields=True)
+        # gc=False: no cycles, and a block of thousands of them sets off no collection.
+        record = msgspec.defstruct(
+            "Record", fields, rename=rename, forbid_unknown_fields=True, gc=False
+        )
         envelope = msgspec.defstruct(
             "Envelope",
             [
@@ -169,6 +177,7 @@ class RecordCheck:
                 ("time_extracted", str | None, None),
             ],
             forbid_unknown_fields=True,
+            gc=False,
         )
         return cls(envelope, {n: column_types[n] for n in properties}, texts, decimals)
 
@@ -237,12 +246,15 @@ def _value_type(
 class Lane(Protocol):
     """What the lane needs of a stream's sink (``DuckDBSink``)."""
 
+    at_input_line: Callable[[int, dict[str, Any], Callable[[], None]], None]
+
     @property
     def record_check(self) -> RecordCheck | None: ...
 
-    at_input_line: Callable[[int, dict[str, Any], Callable[[], None]], None]
+    @property
+    def room(self) -> int: ...
 
-    def take_line(self, line: bytes, number: int) -> bool: ...
+    def take_lines(self, text: bytes, first: int, count: int) -> bool: ...
 
 
 class LaneTarget(Protocol):
@@ -254,18 +266,31 @@ class LaneTarget(Protocol):
 
     def drain_one(self, sink: Any) -> None: ...
 
+    def _handle_max_record_age(self) -> None: ...  # the one private SDK method the lane calls
+
 
 @dataclass(frozen=True)
 class Route:
-    """Where a stream's lines go: its line start, its check's decode, its sink."""
+    """Where a stream's lines go: their start, the check's decodes, the sink."""
 
     start: bytes
     decode: Callable[[bytes], Any]
+    decode_lines: Callable[[bytes], Any]
     sink: Lane
+
+    @functools.cached_property
+    def other_line(self) -> re.Pattern[bytes]:
+        """Finds the end of a line followed by one that does not start like this route's."""
+        return re.compile(b"\n(?!" + re.escape(self.start) + b")")
 
 
 class FastLane:
-    """Routes RECORD lines to their stream's sink when the stream and the line qualify."""
+    """Routes RECORD lines to their stream's sink when the stream and the lines qualify.
+
+    The reader offers whole blocks of input (``run``): the lines that follow each other and
+    start like one stream's are decoded in one call and handed over as they are; a run with a
+    line the decode refuses, and every other line, is offered line by line (``take``).
+    """
 
     PREFIX = b'{"type":"RECORD","stream":"'
 
@@ -286,30 +311,76 @@ class FastLane:
         self._routes.clear()
         self._last = None
 
+    def run(self, data: bytes, pos: int, first: int) -> tuple[int, bool]:
+        """From ``pos`` in ``data`` (whole lines; ``first`` the input line number there), the
+        lines that start like one stream's lines: where they end, and whether they were taken
+        (all of them pass the decode). ``(pos, False)``: the line at ``pos`` starts otherwise."""
+        route = self._route_at(data, pos)
+        if route is None:
+            return pos, False
+        found = route.other_line.search(data, pos)
+        end = len(data) if found is None else found.start() + 1
+        text = data[pos:end]
+        count = text.count(b"\n") + (not text.endswith(b"\n"))
+        try:
+            values = route.decode_lines(text)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return end, False
+        if len(values) != count:  # a line holding two values, or one over two lines
+            return end, False
+        self._last = route
+        self._give(route, text, first, count)
+        self._target._handle_max_record_age()  # as the SDK after a record (see _give)
+        return end, True
+
     def take(self, line: bytes, number: int) -> bool:
         """Whether ``line`` (input line ``number``) went to its sink as it is (else the SDK's
         path handles it)."""
-        route = self._last
-        if route is None or not line.startswith(route.start):
-            if not line.startswith(self.PREFIX):
-                return False
-            start = len(self.PREFIX)
-            name = line[start : line.find(b'"', start)]
-            try:
-                route = self._routes[name]
-            except KeyError:
-                route = self._routes[name] = self._route(name)
-            if route is None:
-                return False
+        route = self._route_at(line, 0)
+        if route is None:
+            return False
         try:
             route.decode(line)
         except (msgspec.ValidationError, msgspec.DecodeError):
             return False
         self._last = route
-        self.taken += 1
-        if route.sink.take_line(line, number):  # full
-            self._target.drain_one(route.sink)
+        self._give(route, line, number, 1)
+        self._target._handle_max_record_age()
         return True
+
+    def _give(self, route: Route, text: bytes, first: int, count: int) -> None:
+        """Hand ``count`` lines to the route's sink, draining it each time it is full.
+
+        Then, as singer-sdk does after each record, every sink is drained and STATE written
+        when records have waited longer than its maximum age (5 minutes): here after a run of
+        lines, which holds no STATE message, so the STATE written is the one the SDK would
+        write after any of its records."""
+        sink = route.sink
+        self.taken += count
+        while count > sink.room:  # the batch fills within the text: cut at its last line
+            room = sink.room
+            cut = 0
+            for _ in range(room):
+                cut = text.index(b"\n", cut) + 1
+            sink.take_lines(text[:cut], first, room)
+            self._target.drain_one(sink)
+            text, first, count = text[cut:], first + room, count - room
+        if sink.take_lines(text, first, count):
+            self._target.drain_one(sink)
+
+    def _route_at(self, data: bytes, pos: int) -> Route | None:
+        route = self._last
+        if route is not None and data.startswith(route.start, pos):
+            return route
+        if not data.startswith(self.PREFIX, pos):
+            return None
+        start = pos + len(self.PREFIX)
+        name = data[start : data.find(b'"', start)]
+        try:
+            return self._routes[name]
+        except KeyError:
+            route = self._routes[name] = self._route(name)
+            return route
 
     def _route(self, name: bytes) -> Route | None:
         try:
@@ -334,4 +405,4 @@ class FastLane:
         if check is None:
             return None
         sink.at_input_line = self._at_line
-        return Route(self.PREFIX + name + b'",', check.decode, sink)
+        return Route(self.PREFIX + name + b'",', check.decode, check.decode_lines, sink)

@@ -36,15 +36,21 @@ class LaneFile:
         self._size = 0
         self._counts: Counter[str] = Counter()
         self._more_places = False
-        self._numbers = array.array("Q")  # each line's number in the input
+        self._ranges = array.array("Q")  # the lines' numbers in the input: first, count, ...
         self.lines_held = 0
 
-    def add(self, line: bytes, number: int) -> None:
-        """Add input line ``number`` (ending with a newline, unless the input's last)."""
-        self._chunk.append(line)
-        self._numbers.append(number)
-        self.lines_held += 1
-        self._size += len(line)
+    def add(self, text: bytes, first: int, count: int) -> None:
+        """Add ``count`` whole lines ``text``, input lines ``first`` on."""
+        if not text.endswith(b"\n"):  # the input's last line
+            text += b"\n"
+        self._chunk.append(text)
+        self._size += len(text)
+        ranges = self._ranges
+        if ranges and ranges[-2] + ranges[-1] == first:
+            ranges[-1] += count
+        else:
+            ranges.extend((first, count))
+        self.lines_held += count
         if self._size >= CHUNK_BYTES:
             self._write()
 
@@ -70,8 +76,14 @@ class LaneFile:
     def lines(self) -> Iterator[tuple[int, bytes]]:
         """The lines with their input line numbers, read back from the file (after
         ``close``)."""
+        ranges = self._ranges
+        numbers = (
+            number
+            for at in range(0, len(ranges), 2)
+            for number in range(ranges[at], ranges[at] + ranges[at + 1])
+        )
         with self.path.open("rb") as file:
-            yield from zip(self._numbers, file, strict=True)
+            yield from zip(numbers, file, strict=True)
 
     def remove(self) -> None:
         self._discard()

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import typing as t
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from typing_extensions import override
 
 from tap_afas.singer_input import CheckedSingerReader, Message
 from target_duckdb_afas.lane import FastLane
+
+BLOCK_BYTES = 1 << 20
+NEWLINE = ord("\n")
 
 
 class LaneReader(CheckedSingerReader):
@@ -43,6 +46,55 @@ class LaneReader(CheckedSingerReader):
             except UnicodeEncodeError:  # the SDK's path says what is wrong with it
                 return False
         return self.lane.take(raw, self.line_number)
+
+    @override
+    def _lines(self, source: Iterable[str | bytes]) -> Iterator[str]:
+        """The input read in blocks (``BLOCK_BYTES``), so that the lane takes runs of lines in
+        one call; every other line is handled as ``CheckedSingerReader`` does."""
+        read = getattr(source, "read1", None) or getattr(source, "read", None)
+        if self.lane is None or read is None:
+            yield from super()._lines(source)
+            return
+        rest = b""
+        while True:
+            try:
+                chunk = read(BLOCK_BYTES)
+            except UnicodeDecodeError:  # a text file that is not UTF-8
+                raise self._not_utf8(self.line_number + 1) from None
+            if not chunk:
+                break
+            if isinstance(chunk, str):  # lone surrogates stay invalid UTF-8 (refused per line)
+                chunk = chunk.encode("utf-8", "surrogatepass")
+            data = rest + chunk if rest else chunk
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            if cut:
+                yield from self._block(data[:cut] if rest else data)
+        if rest:
+            yield from self._block(rest)
+
+    def _block(self, data: bytes) -> Iterator[str]:
+        """The lines of ``data`` (whole lines, but for the input's last) the lane does not
+        take, as text."""
+        assert self.lane is not None
+        lane, pos, size = self.lane, 0, len(data)
+        while pos < size:
+            end, taken = lane.run(data, pos, self.line_number + 1)
+            if taken:
+                self.line_number += data.count(b"\n", pos, end) + (data[end - 1] != NEWLINE)
+                pos = end
+                continue
+            end = max(end, data.find(b"\n", pos) + 1 or size)  # a refused run: line by line
+            while pos < end:
+                stop = data.find(b"\n", pos, end) + 1 or end
+                raw = data[pos:stop]
+                pos = stop
+                self.line_number += 1
+                if lane.take(raw, self.line_number):
+                    continue
+                line = self._text(raw)
+                if line is not None:
+                    yield line
 
     @override
     def deserialize_json(self, line: str) -> Any:

@@ -228,21 +228,27 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
         self._after.append(record)
         self._held += 1
 
-    def take_line(self, line: bytes, number: int) -> bool:
-        """Hold input line ``number``, a RECORD line of this stream the lane checked
-        (``lane.py``), to be loaded as it is; ``True`` when the batch is full
-        (``batch_size_rows``, else ``LANE_BATCH_ROWS``)."""
+    def take_lines(self, text: bytes, first: int, count: int) -> bool:
+        """Hold ``count`` whole lines ``text`` (input lines ``first`` on), RECORD lines of this
+        stream the lane checked (``lane.py``), to be loaded as they are; ``True`` when the
+        batch is full (``batch_size_rows``, else ``LANE_BATCH_ROWS``; see ``room``)."""
         if self._after:  # behind a record the SDK handled: loaded with it, as records
-            self._after.append((number, line))
+            lines = text.split(b"\n")[:count]
+            self._after.extend((first + n, line + b"\n") for n, line in enumerate(lines))
         elif self._lane_file is not None:
-            self._lane_file.add(line, number)
+            self._lane_file.add(text, first, count)
         else:
             assert self.record_check is not None  # the lane routes lines only then
             self._lane_file = LaneFile(self.record_check)
-            self._lane_file.add(line, number)
-        self._untallied += 1
-        self._held += 1
+            self._lane_file.add(text, first, count)
+        self._untallied += count
+        self._held += count
         return self._held >= self._max_rows
+
+    @property
+    def room(self) -> int:
+        """How many lines the batch takes before it is full."""
+        return max(self._max_rows - self._held, 1)
 
     @property
     @override
