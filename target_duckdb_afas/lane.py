@@ -311,13 +311,14 @@ class FastLane:
         self._routes.clear()
         self._last = None
 
-    def run(self, data: bytes, pos: int, first: int) -> tuple[int, bool]:
+    def run(self, data: bytes, pos: int, first: int) -> tuple[int, int]:
         """From ``pos`` in ``data`` (whole lines; ``first`` the input line number there), the
-        lines that start like one stream's lines: where they end, and whether they were taken
-        (all of them pass the decode). ``(pos, False)``: the line at ``pos`` starts otherwise."""
+        lines that start like one stream's lines: where they end, and how many were taken
+        (all of them when all pass the decode, else none). ``(pos, 0)``: the line at ``pos``
+        starts otherwise."""
         route = self._route_at(data, pos)
         if route is None:
-            return pos, False
+            return pos, 0
         found = route.other_line.search(data, pos)
         end = len(data) if found is None else found.start() + 1
         text = data[pos:end]
@@ -325,13 +326,13 @@ class FastLane:
         try:
             values = route.decode_lines(text)
         except (msgspec.ValidationError, msgspec.DecodeError):
-            return end, False
+            return end, 0
         if len(values) != count:  # a line holding two values, or one over two lines
-            return end, False
+            return end, 0
         self._last = route
         self._give(route, text, first, count)
         self._target._handle_max_record_age()  # as the SDK after a record (see _give)
-        return end, True
+        return end, count
 
     def take(self, line: bytes, number: int) -> bool:
         """Whether ``line`` (input line ``number``) went to its sink as it is (else the SDK's

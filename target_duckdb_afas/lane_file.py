@@ -1,7 +1,7 @@
 """``LaneFile``: a batch of lane lines, written to a file and checked as it grows.
 
 Lines are kept in memory only until a chunk of ``CHUNK_BYTES`` is full; each chunk is checked
-(``RecordCheck.more_places``, ``key_counts``) and written, so a batch of 100,000 lines costs a
+(``RecordCheck.more_places``, ``key_counts``) and written, so a batch of 200,000 lines costs a
 chunk of memory, not the batch. ``close`` gives what DuckDB checks of the file as it loads it
 (``LaneBatch``), or ``None`` when a number has more places than its column keeps (or a number
 key is written otherwise than as the check looks for it); ``lines``
@@ -55,7 +55,7 @@ class LaneFile:
             self._write()
 
     def _write(self) -> None:
-        text = b"".join(self._chunk)
+        text = self._chunk[0] if len(self._chunk) == 1 else b"".join(self._chunk)
         self._chunk, self._size = [], 0
         if not self._more_places:
             self._more_places = self._check.more_places(text)

@@ -17,7 +17,6 @@ from tap_afas.singer_input import CheckedSingerReader, Message
 from target_duckdb_afas.lane import FastLane
 
 BLOCK_BYTES = 1 << 20
-NEWLINE = ord("\n")
 
 
 class LaneReader(CheckedSingerReader):
@@ -81,7 +80,7 @@ class LaneReader(CheckedSingerReader):
         while pos < size:
             end, taken = lane.run(data, pos, self.line_number + 1)
             if taken:
-                self.line_number += data.count(b"\n", pos, end) + (data[end - 1] != NEWLINE)
+                self.line_number += taken
                 pos = end
                 continue
             end = max(end, data.find(b"\n", pos) + 1 or size)  # a refused run: line by line

@@ -49,7 +49,7 @@ def _here(number: int, message: dict[str, Any], handle: Callable[[], None]) -> N
 
 
 RECORD_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)  # as the SDK's reader
-LANE_BATCH_ROWS = 100_000  # lines of a lane batch (on disk as it grows) unless batch_size_rows
+LANE_BATCH_ROWS = 200_000  # lines of a lane batch (on disk as it grows) unless batch_size_rows
 
 
 class NullKeyError(ValueError):

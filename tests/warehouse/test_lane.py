@@ -1039,7 +1039,7 @@ def test_a_load_of_more_than_five_minutes_writes_state_as_the_sdk_path(
 def test_a_batch_commits_as_the_sdk_path_before_a_bad_record(tmp_path: Path) -> None:
     """With batch_size_rows 10,000 (the SDK's own default) a bad record after 10,001 good
     ones finds the same 10,000 rows committed either way. Without the setting the lane's
-    batches hold up to LANE_BATCH_ROWS (100,000) lines, so none of them is committed yet:
+    batches hold up to LANE_BATCH_ROWS (200,000) lines, so none of them is committed yet:
     the same error, and the same rows once the input is fixed and run again."""
     lines: list[Line | bytes] = [
         MUTATIES_SCHEMA,
