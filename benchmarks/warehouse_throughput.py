@@ -5,7 +5,10 @@ strings, two decimals declaring 2 places as ``multipleOf: 0.01``, two dates, a d
 deterministic), then measures, in the same run:
 - ``target-duckdb-afas`` as a subprocess reading that file on stdin into a fresh database file,
   with ``validate_records`` on (the default) and off; records/s over the process's wall time
-  (interpreter start included);
+  (interpreter start included); its RECORD lines are written as singer-sdk taps write them
+  (``{"type":"RECORD","stream":...``), which the loader's fast lane takes;
+- the same records with a space after each envelope colon (``{"type": "RECORD", ...``), which
+  the fast lane leaves to singer-sdk's per-record path: what the lane saves;
 - the floor: DuckDB alone (a subprocess running ``CREATE TABLE ... AS SELECT * FROM
   read_json(...)`` with the loader's column types) on a file of the bare records;
 - the loader's fixed cost: one run on a single record (start, imports, engine, table).
@@ -94,6 +97,8 @@ def records(rows: int) -> list[str]:
 
 
 def write_inputs(rows: int, work: Path) -> tuple[Path, Path]:
+    """The Singer input (and, beside it, ``.spaced.singer``: the SDK path's) and the bare
+    records of ``rows`` records."""
     bare = records(rows)
     singer = work / f"input-{rows}.singer"
     with singer.open("w", encoding="utf-8") as out:
@@ -106,6 +111,10 @@ def write_inputs(rows: int, work: Path) -> tuple[Path, Path]:
         for line in bare:
             out.write(f'{{"type":"RECORD","stream":"{STREAM}","record":{line}}}\n')
         out.write('{"type":"STATE","value":{"done":true}}\n')
+    spaced = work / f"input-{rows}.spaced.singer"
+    spaced.write_bytes(
+        singer.read_bytes().replace(b'{"type":"RECORD","stream":', b'{"type": "RECORD", "stream": ')
+    )
     plain = work / f"records-{rows}.jsonl"
     plain.write_text("\n".join(bare) + "\n", encoding="utf-8")
     return singer, plain
@@ -162,6 +171,7 @@ def throughput(rows: int, repeat: int, work: Path) -> None:
         "duckdb floor": [],
         "loader": [],
         "loader (no validation)": [],
+        "loader, SDK path": [],
         "loader, 1 record": [],
     }
     cpus: dict[str, list[float]] = {name: [] for name in walls}
@@ -170,6 +180,9 @@ def throughput(rows: int, repeat: int, work: Path) -> None:
             "duckdb floor": run_floor(plain, work),
             "loader": run_loader(singer, work, validate=True)[:2],
             "loader (no validation)": run_loader(singer, work, validate=False)[:2],
+            "loader, SDK path": run_loader(
+                singer.with_suffix(".spaced.singer"), work, validate=True
+            )[:2],
             "loader, 1 record": run_loader(one, work, validate=True)[:2],
         }.items():
             walls[name].append(wall)

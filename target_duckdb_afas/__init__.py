@@ -22,4 +22,7 @@ A singer-sdk ``SQLTarget`` on duckdb-engine. What lands in the file, and how it 
   table's column types, in one transaction; every record of a batch lands (no CSV sniffer),
   upserts keep the batch's last record per key. Each table is reflected once per sink set-up
   and once per batch (``information_schema.columns``), never per column.
+- The fast lane (``lane.py``, ``lane_file.py``, ``reader.py``): RECORD lines that singer-sdk's
+  per-record path would not change are checked by one typed decode per run of lines and
+  written to the batch file as they came; everything else takes the SDK's path.
 """

@@ -79,7 +79,9 @@ class TargetDuckDB(SQLTarget):
             "batch_size_rows",
             th.IntegerType(minimum=1),
             title="Batch Size Rows",
-            description="Maximum number of rows in each batch (at least 1; default 10,000).",
+            description="Maximum number of rows in each batch (at least 1). Default: 10,000 "
+            "records, and 200,000 lines for batches of RECORD lines loaded as they came (the "
+            "fast lane, see the README).",
         ),
     ).to_dict()
 
