@@ -20,6 +20,7 @@ from singer_sdk.sql import SQLConnector
 from singer_sdk.sql.connector import FullyQualifiedName, JSONSchemaToSQL
 from typing_extensions import override
 
+from target_duckdb_afas.background import BackgroundLoads
 from target_duckdb_afas.lane import LaneBatch
 from target_duckdb_afas.rows import ROW_NUMBER
 from target_duckdb_afas.types import (
@@ -66,6 +67,8 @@ class DuckDBConnector(SQLConnector):
         super().__init__(config, sqlalchemy_url)
         self.prepared_tables: set[str] = set()  # tables set up in this run (overwrite: once)
         self.adopted_legacy_schema = False
+        # One load beside the reading (background.py); not for :memory: (one database a thread).
+        self.loads = BackgroundLoads(enabled=str((config or {}).get("path")) != IN_MEMORY)
 
     @override
     def get_sqlalchemy_url(self, config: dict[str, Any]) -> str:
@@ -129,7 +132,9 @@ class DuckDBConnector(SQLConnector):
         return engine
 
     def release(self) -> None:
-        """Close the pooled connections, so the file's lock is free for other processes."""
+        """Close the pooled connections, so the file's lock is free for other processes (once
+        a load running in the background ended)."""
+        self.loads.wait()
         self._engine.dispose()
 
     @functools.cached_property

@@ -247,6 +247,7 @@ class Lane(Protocol):
     """What the lane needs of a stream's sink (``DuckDBSink``)."""
 
     at_input_line: Callable[[int, dict[str, Any], Callable[[], None]], None]
+    background: bool
 
     @property
     def record_check(self) -> RecordCheck | None: ...
@@ -307,7 +308,7 @@ class FastLane:
         self.taken = 0  # lines taken (RECORD messages the SDK's reader did not count)
 
     def forget(self) -> None:
-        """Work the routes out again (after a SCHEMA message: sinks and tables may change)."""
+        """Work the routes out again (at a SCHEMA message: sinks and tables may change)."""
         self._routes.clear()
         self._last = None
 
@@ -364,10 +365,18 @@ class FastLane:
             for _ in range(room):
                 cut = text.index(b"\n", cut) + 1
             sink.take_lines(text[:cut], first, room)
-            self._target.drain_one(sink)
+            self._drain(sink)
             text, first, count = text[cut:], first + room, count - room
         if sink.take_lines(text, first, count):
+            self._drain(sink)
+
+    def _drain(self, sink: Lane) -> None:
+        """Drain a full sink, its lines loaded beside the reading (``background.py``)."""
+        sink.background = True
+        try:
             self._target.drain_one(sink)
+        finally:
+            sink.background = False
 
     def _route_at(self, data: bytes, pos: int) -> Route | None:
         route = self._last

@@ -23,6 +23,7 @@ class LaneReader(CheckedSingerReader):
     def __init__(self) -> None:
         super().__init__()
         self.lane: FastLane | None = None
+        self.settle: Callable[[], None] | None = None  # the background load's (background.py)
 
     @override
     def process_lines(
@@ -98,6 +99,11 @@ class LaneReader(CheckedSingerReader):
     @override
     def deserialize_json(self, line: str) -> Any:
         message = super().deserialize_json(line)
-        if message["type"] == "SCHEMA" and self.lane is not None:
+        kind = message["type"]
+        if kind not in ("RECORD", "STATE") and self.settle is not None:
+            # The SDK may drain every sink (and write STATE), or change a table, while it
+            # handles the line: the load running in the background settles first.
+            self.settle()
+        if kind == "SCHEMA" and self.lane is not None:
             self.lane.forget()
         return message

@@ -33,6 +33,7 @@ from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.sql import SQLSink
 from typing_extensions import override
 
+from target_duckdb_afas.background import Then
 from target_duckdb_afas.connector import MAIN, DuckDBConnector
 from target_duckdb_afas.lane import LaneBatch, RecordCheck
 from target_duckdb_afas.lane_file import LaneFile
@@ -102,6 +103,7 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
         self._after: list[dict[str, Any] | tuple[int, bytes]] = []
         # How the lane has the SDK's path handle a line it took after all (see _records).
         self.at_input_line: AtLine = _here
+        self.background = False  # set by the lane: a full batch loads beside the reading
         self._held = 0  # lines and records in the batch
         self._untallied = 0  # lane lines not yet in the SDK's tallies and record_count metric
 
@@ -295,18 +297,52 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
             self.tally_record_read(self._untallied)
             self.record_counter_metric.increment(self._untallied)
             self._untallied = 0
+        loads = self.connector.loads
         if file is None:
+            loads.settle()
             if after:
                 self._load_records(self._records(after), self.column_types())
             return
         try:
             batch = file.close()
+        except BaseException:
+            file.remove()
+            raise
+        if not after and batch is not None and self.background:
+            loads.start(lambda: self._load_in_background(file, batch))
+            return
+        try:
+            loads.settle()
             if not after and batch is not None and self._load_lines(file, batch):
                 return
             items = itertools.chain(file.lines(), after)
             self._load_records(self._records(items), self.column_types())
         finally:
             file.remove()
+
+    def _load_in_background(self, file: LaneFile, batch: LaneBatch) -> Then | None:
+        """Load lane lines as they are (in the background); when DuckDB refuses them, what the
+        reading thread then does: load them by singer-sdk's path."""
+        try:
+            if self._load_lines(file, batch):
+                file.remove()
+                return None
+        except BaseException:
+            file.remove()
+            raise
+
+        def by_records() -> None:
+            try:
+                self._load_records(self._records(file.lines()), self.column_types())
+            finally:
+                file.remove()
+
+        return by_records
+
+    @override
+    def activate_version(self, new_version: int) -> None:
+        self.connector.loads.settle()
+        super().activate_version(new_version)
 
     def _records(self, items: Iterable[dict[str, Any] | tuple[int, bytes]]) -> list[dict[str, Any]]:
         """The batch's records as the SDK's path holds them: a lane line is decoded, validated

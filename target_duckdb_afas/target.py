@@ -8,11 +8,13 @@ from typing import Any
 
 from singer_sdk import typing as th
 from singer_sdk.sql import SQLTarget
+from typing_extensions import override
 
 from afas_profit.errors import AFASConfigError
 from tap_afas.console import ConsoleChecks, run_console
 from tap_afas.input_files import unwritable_reason
-from target_duckdb_afas.connector import DEFAULT_DECIMAL_SCALE, IN_MEMORY
+from target_duckdb_afas.background import BackgroundLoads
+from target_duckdb_afas.connector import DEFAULT_DECIMAL_SCALE, IN_MEMORY, DuckDBConnector
 from target_duckdb_afas.lane import FastLane
 from target_duckdb_afas.reader import LaneReader
 from target_duckdb_afas.rows import DecimalOutOfRangeError
@@ -89,6 +91,29 @@ class TargetDuckDB(SQLTarget):
         super().__init__(*args, **kwargs)
         if isinstance(self.message_reader, LaneReader):
             self.message_reader.lane = FastLane(self, at_line=self.message_reader.at_line)
+            self.message_reader.settle = self.loads.settle
+
+    @property
+    def loads(self) -> BackgroundLoads:
+        """The batch load running beside the reading (one connector serves every sink)."""
+        connector = self.target_connector
+        assert isinstance(connector, DuckDBConnector)
+        return connector.loads
+
+    @override
+    def process_endofpipe(self) -> None:
+        """The load running in the background settles before the last drain, which ends with
+        the STATE message."""
+        self.loads.settle()
+        super().process_endofpipe()
+
+    @override
+    def _handle_max_record_age(self) -> None:
+        """When records have waited longer than the SDK's maximum age, every sink is drained
+        and STATE written: the load running in the background settles first."""
+        if self._max_record_age_in_minutes > self._MAX_RECORD_AGE_IN_MINUTES:
+            self.loads.settle()
+        super()._handle_max_record_age()
 
 
 def check_settings(config: Mapping[str, Any]) -> None:
