@@ -14,8 +14,9 @@ deterministic), then measures, in the same run:
 - the loader's fixed cost: one run on a single record (start, imports, engine, table).
 Prints the medians of ``--repeat`` runs and their ratios to the floor, by wall time and by CPU
 time (user + system of the process; steadier than wall time on a shared machine), then the
-loader's peak memory (max RSS via GNU ``/usr/bin/time``) at each of ``--memory-rows``: with
-batches of ``batch_size_rows`` it should stay flat as the data grows.
+peak memory (max RSS via GNU ``/usr/bin/time``) of the loader and of DuckDB alone at each of
+``--memory-rows``: the loader holds at most two batches (one loading, one filling), so its
+own share stays flat; DuckDB's cache of the table it writes grows with the table in both.
 
     .venv/bin/python benchmarks/warehouse_throughput.py --rows 100000 --repeat 3
     .venv/bin/python benchmarks/warehouse_throughput.py --rows 20000 --repeat 1 \
@@ -149,19 +150,23 @@ def run_loader(singer: Path, work: Path, validate: bool) -> tuple[float, float, 
     return seconds, _cpu_seconds() - cpu, rss
 
 
-def run_floor(plain: Path, work: Path) -> tuple[float, float]:
-    """Wall and CPU seconds of DuckDB's own load."""
+def run_floor(plain: Path, work: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and peak RSS (KiB, 0 without GNU time) of DuckDB's own load."""
     database = work / "floor.duckdb"
     database.unlink(missing_ok=True)
     columns = "{" + ", ".join(f"'{c}': '{t}'" for c, t in FLOOR_TYPES.items()) + "}"
+    rss_file = work / "floor-rss.txt"
+    prefix = [str(TIME), "-f", "%M", "-o", str(rss_file)] if TIME.exists() else []
     cpu = _cpu_seconds()
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-c", FLOOR, str(database), str(plain), columns],
+        [*prefix, sys.executable, "-c", FLOOR, str(database), str(plain), columns],
         stdout=subprocess.DEVNULL,
         check=True,
     )
-    return time.perf_counter() - started, _cpu_seconds() - cpu
+    seconds = time.perf_counter() - started
+    rss = int(rss_file.read_text().split()[-1]) if prefix else 0
+    return seconds, _cpu_seconds() - cpu, rss
 
 
 def throughput(rows: int, repeat: int, work: Path) -> None:
@@ -177,7 +182,7 @@ def throughput(rows: int, repeat: int, work: Path) -> None:
     cpus: dict[str, list[float]] = {name: [] for name in walls}
     for _ in range(repeat):  # interleaved, so machine noise hits all alike
         for name, (wall, cpu) in {
-            "duckdb floor": run_floor(plain, work),
+            "duckdb floor": run_floor(plain, work)[:2],
             "loader": run_loader(singer, work, validate=True)[:2],
             "loader (no validation)": run_loader(singer, work, validate=False)[:2],
             "loader, SDK path": run_loader(
@@ -214,13 +219,16 @@ def memory(sizes: list[int], work: Path) -> None:
     if not TIME.exists():
         print("memory: GNU /usr/bin/time not found, skipped")
         return
-    print("\nloader peak memory (max RSS):")
+    print("\npeak memory (max RSS): loader, and DuckDB alone loading the same rows")
     peaks = []
     for rows in sizes:
-        singer, _ = write_inputs(rows, work)
+        singer, plain = write_inputs(rows, work)
         _, _, rss = run_loader(singer, work, validate=True)
+        _, _, floor = run_floor(plain, work)
         peaks.append(rss)
-        print(f"  {rows:>9,} records: {rss / 1024:6.1f} MiB")
+        print(
+            f"  {rows:>9,} records: {rss / 1024:6.1f} MiB   (DuckDB alone {floor / 1024:6.1f} MiB)"
+        )
     if len(peaks) > 1:
         print(f"  x{peaks[-1] / peaks[0]:.2f} memory for x{sizes[-1] / sizes[0]:.0f} records")
 
