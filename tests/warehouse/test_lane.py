@@ -347,6 +347,11 @@ def body_with(n: int, name: str, text: str) -> str:
     return ",".join([*parts, f"{json.dumps(name)}:{text}"])
 
 
+def amount_written_as(text: str) -> str:
+    """Record 50 with its AmountDebit key and value written as ``text`` (``"key":value``)."""
+    return raw_record(MUTATIES, body_with(50, "AmountDebit", "1").replace('"AmountDebit":1', text))
+
+
 def one(name: str, text: str, n: int = 50) -> str:
     return raw_record(MUTATIES, body_with(n, name, text))
 
@@ -453,14 +458,7 @@ REFUSED: list[tuple[str, list[Line | bytes]]] = [
     ("key-twice-number", [raw_record(MUTATIES, good_body(50) + ',"AmountDebit":7.5')]),
     (
         "escaped-key-too-many-places",
-        [
-            raw_record(
-                MUTATIES,
-                body_with(50, "AmountDebit", "1").replace(
-                    '"AmountDebit":1', '"Amount\\u0044ebit":1.255'
-                ),
-            )
-        ],
+        [amount_written_as('"Amount\\u0044ebit":1.255')],
     ),
     (
         "escaped-key-twice-too-many-places",
@@ -468,25 +466,11 @@ REFUSED: list[tuple[str, list[Line | bytes]]] = [
     ),
     (
         "escaped-key-fine",
-        [
-            raw_record(
-                MUTATIES,
-                body_with(50, "AmountDebit", "1").replace(
-                    '"AmountDebit":1', '"Amount\\u0044ebit":1.25'
-                ),
-            )
-        ],
+        [amount_written_as('"Amount\\u0044ebit":1.25')],
     ),
     (
         "space-before-colon-too-many-places",
-        [
-            raw_record(
-                MUTATIES,
-                body_with(50, "AmountDebit", "1").replace(
-                    '"AmountDebit":1', '"AmountDebit" :1.255'
-                ),
-            )
-        ],
+        [amount_written_as('"AmountDebit" :1.255')],
     ),
     (
         "space-before-colon-twice",
