@@ -21,7 +21,7 @@ from singer_sdk.sql.connector import FullyQualifiedName, JSONSchemaToSQL
 from typing_extensions import override
 
 from target_duckdb_afas.background import BackgroundLoads
-from target_duckdb_afas.lane import LaneBatch
+from target_duckdb_afas.record_check import LaneBatch
 from target_duckdb_afas.rows import ROW_NUMBER
 from target_duckdb_afas.types import (
     DECIMAL_PRECISION,

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from target_duckdb_afas.lane import LaneBatch, RecordCheck
+from target_duckdb_afas.record_check import LaneBatch, RecordCheck
 
 CHUNK_BYTES = 1 << 20
 

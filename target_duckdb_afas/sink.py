@@ -35,8 +35,8 @@ from typing_extensions import override
 
 from target_duckdb_afas.background import Then
 from target_duckdb_afas.connector import MAIN, DuckDBConnector
-from target_duckdb_afas.lane import LaneBatch, RecordCheck
 from target_duckdb_afas.lane_file import LaneFile
+from target_duckdb_afas.record_check import LaneBatch, RecordCheck
 from target_duckdb_afas.rows import column_kinds, explain_refusal, json_lines
 from target_duckdb_afas.types import declared_places
 from target_duckdb_afas.validation import CompiledValidator
