@@ -62,7 +62,7 @@ class LaneTarget(Protocol):
 
     def drain_one(self, sink: Any) -> None: ...
 
-    def _handle_max_record_age(self) -> None: ...  # the one private SDK method the lane calls
+    def _handle_max_record_age(self) -> None: ...  # private in singer-sdk (see target.py)
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,11 @@ class FastLane:
             return end, 0
         self._last = route
         self._give(route, text, first, count)
-        self._target._handle_max_record_age()  # as the SDK after a record (see _give)
+        # As singer-sdk after each record: when records have waited longer than its maximum
+        # age (5 minutes), every sink is drained and STATE written. Here after a run of lines,
+        # which holds no STATE message: the STATE written is the one the SDK would write
+        # after any record of the run.
+        self._target._handle_max_record_age()
         return end, count
 
     def take(self, line: bytes, number: int) -> bool:
@@ -146,12 +150,7 @@ class FastLane:
         return True
 
     def _give(self, route: Route, text: bytes, first: int, count: int) -> None:
-        """Hand ``count`` lines to the route's sink, draining it each time it is full.
-
-        Then, as singer-sdk does after each record, every sink is drained and STATE written
-        when records have waited longer than its maximum age (5 minutes): here after a run of
-        lines, which holds no STATE message, so the STATE written is the one the SDK would
-        write after any of its records."""
+        """Hand ``count`` lines to the route's sink, draining it each time it is full."""
         sink = route.sink
         self.taken += count
         while count > sink.room:  # the batch fills within the text: cut at its last line

@@ -6,6 +6,7 @@ when no lane is attached) is parsed and handled by singer-sdk as before, in inpu
 
 from __future__ import annotations
 
+import io
 import typing as t
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -49,10 +50,12 @@ class LaneReader(CheckedSingerReader):
 
     @override
     def _lines(self, source: Iterable[str | bytes]) -> Iterator[str]:
-        """The input read in blocks (``BLOCK_BYTES``), so that the lane takes runs of lines in
-        one call; every other line is handled as ``CheckedSingerReader`` does."""
+        """Binary input read in blocks (``BLOCK_BYTES``), so that the lane takes runs of lines
+        in one call; every other line is handled as ``CheckedSingerReader`` does. (Text input,
+        such as a file opened as text, is read line by line: a byte that is not UTF-8 is then
+        reported at its line.)"""
         read = getattr(source, "read1", None) or getattr(source, "read", None)
-        if self.lane is None or read is None:
+        if self.lane is None or read is None or isinstance(source, io.TextIOBase):
             yield from super()._lines(source)
             return
         rest = b""
@@ -63,8 +66,8 @@ class LaneReader(CheckedSingerReader):
                 raise self._not_utf8(self.line_number + 1) from None
             if not chunk:
                 break
-            if isinstance(chunk, str):  # lone surrogates stay invalid UTF-8 (refused per line)
-                chunk = chunk.encode("utf-8", "surrogatepass")
+            if isinstance(chunk, str):  # a text source of another kind: UTF-8, lone surrogates
+                chunk = chunk.encode("utf-8", "surrogatepass")  # stay invalid (refused per line)
             data = rest + chunk if rest else chunk
             cut = data.rfind(b"\n") + 1
             rest = data[cut:]
