@@ -21,7 +21,7 @@ from singer_sdk.sql.connector import FullyQualifiedName, JSONSchemaToSQL
 from typing_extensions import override
 
 from target_duckdb_afas.background import BackgroundLoads
-from target_duckdb_afas.record_check import LaneBatch
+from target_duckdb_afas.record_check import TEXT_FORMS, LaneBatch
 from target_duckdb_afas.rows import ROW_NUMBER
 from target_duckdb_afas.types import (
     DECIMAL_PRECISION,
@@ -367,27 +367,48 @@ class DuckDBConnector(SQLConnector):
 
 def _lane_read(file: Path, column_types: Mapping[str, str], lane: LaneBatch) -> str:
     """The rows of a file of lane lines, a date or date-time read as text and cast only when
-    it has the form the lane loads (else the load fails). (The envelope's first keys are read
-    too: DuckDB reads such lines four times faster when they are among the columns.)"""
+    it has the form the lane loads (else the load fails), the _sdc columns computed
+    (``LaneBatch.metadata``). (The envelope's first keys are read too: DuckDB reads such
+    lines four times faster when they are among the columns.)"""
     fields = ", ".join(
         f"{quote(name)} {'VARCHAR' if name in lane.texts else kind}"
         for name, kind in column_types.items()
+        if name not in lane.metadata
     )
     picked = []
     for name, kind in column_types.items():
-        value = f"record.{quote(name)}"
-        if name in lane.texts:
-            form = _literal(lane.texts[name])
-            value = (
-                f"CAST(CASE WHEN {value} IS NULL OR regexp_full_match({value}, {form}) "
-                f"THEN {value} ELSE error('a text in another form') END AS {kind})"
-            )
-        picked.append(f"{value} AS {quote(name)}")
+        if name in lane.metadata:
+            value = _metadata_value(name, lane.metadata[name])
+        else:
+            value = f"record.{quote(name)}"
+            if name in lane.texts:
+                value = _in_form(value, lane.texts[name])
+        picked.append(f"CAST({value} AS {kind}) AS {quote(name)}")
+    envelope = "'type': 'VARCHAR', 'stream': 'VARCHAR', "
+    if lane.metadata:
+        envelope += "'version': 'BIGINT', 'time_extracted': 'VARCHAR', "
     return (
         f"SELECT {', '.join(picked)} FROM read_json({_literal(str(file))}, "
-        f"format = 'newline_delimited', columns = {{'type': 'VARCHAR', 'stream': 'VARCHAR', "
+        f"format = 'newline_delimited', columns = {{{envelope}"
         f"'record': {_literal(f'STRUCT({fields})')}}})"
     )
+
+
+def _in_form(value: str, form: str) -> str:
+    """``value`` (text) when it is NULL or has ``form``, else an error that fails the load."""
+    return (
+        f"CASE WHEN {value} IS NULL OR regexp_full_match({value}, {_literal(form)}) "
+        f"THEN {value} ELSE error('a text in another form') END"
+    )
+
+
+def _metadata_value(name: str, value: str | None) -> str:
+    """An _sdc column's value: the envelope's (``value`` None), else ``value`` for the batch."""
+    if value is not None:
+        return _literal(value)
+    if name == "_sdc_table_version":
+        return quote("version")
+    return _in_form(quote("time_extracted"), TEXT_FORMS["date-time"])
 
 
 def _in_utc(dbapi_connection: Any, _record: Any) -> None:

@@ -5,8 +5,9 @@ singer-sdk handles a record in about 10 µs of Python (a copy, stream maps, vali
 parsing, metadata, tallies); DuckDB reads the same record from a JSON lines file in under 1 µs.
 So a line is loaded as it is when that path would give the same row:
 
-- the stream is mapped as it is (no stream maps, no flattening) and gets no ``_sdc`` columns,
-  and every property of its schema is one the lane knows exactly (``record_check.py``);
+- the stream is mapped as it is (no stream maps, no flattening), and every property of its
+  schema is one the lane knows exactly (``record_check.py``; singer-sdk's ``_sdc`` columns are
+  computed by the load);
 - the line is ``{"type":"RECORD","stream":"<name>",...`` and passes the stream's typed decode;
   its batch then passes the checks made as it is written (``lane_file.py``: number places, key
   spelling) and read (DuckDB: the text form of dates and date-times).

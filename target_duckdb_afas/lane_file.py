@@ -11,6 +11,7 @@ reads the batch back when it must take singer-sdk's path after all.
 from __future__ import annotations
 
 import array
+import datetime as dt
 import os
 import tempfile
 import weakref
@@ -27,6 +28,8 @@ CHUNK_BYTES = 1 << 20
 class LaneFile:
     def __init__(self, check: RecordCheck) -> None:
         self._check = check
+        # The batch's start, as singer-sdk's batch_start_time (_sdc_batched_at and friends).
+        self.started = dt.datetime.now(tz=dt.timezone.utc)
         descriptor, name = tempfile.mkstemp(prefix="target-duckdb-afas-", suffix=".jsonl")
         self.path = Path(name)
         self._file = os.fdopen(descriptor, "wb")
@@ -71,7 +74,23 @@ class LaneFile:
             return None
         if any(self._counts[name] != self.lines_held for name in self._check.decimals):
             return None
-        return LaneBatch(self._check.texts)
+        return LaneBatch(self._check.texts, self._metadata())
+
+    def _metadata(self) -> dict[str, str | None]:
+        """The _sdc columns' values for the batch (see record_check.METADATA): the envelope's
+        for _sdc_extracted_at and _sdc_table_version, else the batch's start (singer-sdk takes
+        the time of each record for _sdc_received_at and _sdc_sequence: here that of the
+        batch's first line) and the sync's."""
+        started = self.started.isoformat()
+        values: dict[str, str | None] = {
+            "_sdc_extracted_at": None,
+            "_sdc_table_version": None,
+            "_sdc_received_at": started,
+            "_sdc_batched_at": started,
+            "_sdc_sequence": str(round(self.started.timestamp() * 1000)),
+            "_sdc_sync_started_at": str(self._check.sync_started_at),
+        }
+        return {name: values[name] for name in self._check.metadata}
 
     def lines(self) -> Iterator[tuple[int, bytes]]:
         """The lines with their input line numbers, read back from the file (after

@@ -5,7 +5,8 @@ is not one the lane knows exactly: a plain type (``integer``, ``number``, ``stri
 ``boolean``, with or without ``null``) in the column this loader makes of it,
 ``maxLength``/``minLength``, ``multipleOf`` (the column's places), ``format`` ``date`` and
 ``date-time``; no ``default`` (the validator fills it in) and no ``required`` property the
-schema does not declare. Per line (one msgspec decode, for whole runs of lines at once): each
+schema does not declare; singer-sdk's ``_sdc`` columns when the sink adds them (``METADATA``:
+computed by the load; ``_sdc_deleted_at``: the record's). Per line (one msgspec decode, for whole runs of lines at once): each
 value of the JSON type its schema allows (an integer is no 1.0, a number no "1.5", true no 1),
 each required and key property present and set, each number property present, lengths, dates
 and date-times that are real days and times. Per batch (``LaneFile``, DuckDB): number places,
@@ -18,7 +19,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -57,11 +58,27 @@ TEXT_FORMS = {
 MORE_PLACES = rb":\s*-?(?:[0-9]+\.[0-9]{%d}[0-9]*[1-9]|[0-9.]+[eE])"
 
 
+# The _sdc columns singer-sdk fills in for every record (add_record_metadata, hard_delete): the
+# load computes them (from the envelope, or one value for the batch), never from the record.
+METADATA = (
+    "_sdc_extracted_at",
+    "_sdc_received_at",
+    "_sdc_batched_at",
+    "_sdc_sequence",
+    "_sdc_table_version",
+    "_sdc_sync_started_at",
+)
+DELETED_AT = "_sdc_deleted_at"  # a record's own: read from the record like any property
+
+
 @dataclass(frozen=True)
 class LaneBatch:
-    """What DuckDB checks as it loads a file of lane lines (``LaneFile.close``)."""
+    """What DuckDB checks and computes as it loads a file of lane lines (``LaneFile.close``)."""
 
     texts: Mapping[str, str]  # property → the form its text must have
+    # _sdc column → its value for the whole batch (SQL text), or, for _sdc_extracted_at and
+    # _sdc_table_version, the envelope's time_extracted and version (None here)
+    metadata: Mapping[str, str | None] = field(default_factory=dict)
 
 
 class RecordCheck:
@@ -85,6 +102,7 @@ class RecordCheck:
         column_types: Mapping[str, str],
         texts: Mapping[str, str],
         decimals: Mapping[str, int],
+        metadata: Sequence[str] = (),
     ) -> None:
         decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(envelope)
         # Decode a line (or whole lines): raise msgspec.ValidationError (or DecodeError) when
@@ -94,6 +112,8 @@ class RecordCheck:
         self.column_types = dict(column_types)  # the table's, when the check was built
         self.texts = dict(texts)
         self.decimals = dict(decimals)  # number property → its column's places
+        self.metadata = tuple(metadata)  # the _sdc columns the load computes (METADATA)
+        self.sync_started_at = 0  # the sink's (singer-sdk's _sdc_sync_started_at), when set
         self._keys = {name: json.dumps(name, ensure_ascii=False).encode() for name in decimals}
         self._places = (
             re.compile(
@@ -114,9 +134,13 @@ class RecordCheck:
         schema: Mapping[str, Any],
         column_types: Mapping[str, str],
         keys: Sequence[str],
+        *,
+        metadata: bool = False,
     ) -> RecordCheck | None:
         """The check for ``stream``'s records, whose table has ``column_types`` (by property);
-        ``keys`` must be present and set."""
+        ``keys`` must be present and set. With ``metadata`` (the sink adds singer-sdk's _sdc
+        columns) the METADATA properties are computed by the load and ``_sdc_deleted_at``
+        is read from the record; without it, or for any other _sdc property, ``None``."""
         if set(schema) - TOP_LEVEL or schema.get("type", "object") not in ("object", ["object"]):
             return None
         if schema.get("additionalProperties", True) not in (True, False):
@@ -131,9 +155,16 @@ class RecordCheck:
         rename: dict[str, str] = {}
         texts: dict[str, str] = {}
         decimals: dict[str, int] = {}
+        computed: list[str] = []
         for n, (name, spec) in enumerate(properties.items()):
-            if name.startswith("_sdc_") or name not in column_types:
+            if name not in column_types:
                 return None
+            if name.startswith("_sdc_"):
+                if not metadata or (name not in METADATA and name != DELETED_AT):
+                    return None
+                if name in METADATA:
+                    computed.append(name)
+                    continue
             typed = _value_type(spec, column_types[name], nullable=name not in keys)
             if typed is None:
                 return None
@@ -158,12 +189,14 @@ class RecordCheck:
                 ("stream", Literal[stream]),
                 ("record", record),
                 ("version", int | None, None),
-                ("time_extracted", str | None, None),
+                # a real time when it becomes _sdc_extracted_at (DuckDB checks its form)
+                ("time_extracted", (dt.datetime if computed else str) | None, None),
             ],
             forbid_unknown_fields=True,
             gc=False,
         )
-        return cls(envelope, {n: column_types[n] for n in properties}, texts, decimals)
+        columns = {n: column_types[n] for n in properties}
+        return cls(envelope, columns, texts, decimals, computed)
 
     def more_places(self, text: bytes) -> bool:
         """Whether whole lines ``text`` hold a number with more places than its column keeps,

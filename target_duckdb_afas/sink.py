@@ -18,6 +18,7 @@ tap's ``primary_keys`` for that connector, or load with ``load_method: append-on
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import functools
 import itertools
@@ -270,13 +271,19 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
     @functools.cached_property
     def record_check(self) -> RecordCheck | None:
         """The typed check of this stream's lines for the lane, or ``None`` when its records
-        need singer-sdk's path (``_sdc`` columns, format checks, a property the lane does not
-        know exactly)."""
-        if self.include_sdc_metadata_properties or self.validate_field_string_format:
+        need singer-sdk's path (format checks, a property the lane does not know exactly)."""
+        if self.validate_field_string_format:
             return None
-        return RecordCheck.build(
-            self.stream_name, self.schema, self.column_types(), self.upsert_keys
+        check = RecordCheck.build(
+            self.stream_name,
+            self.schema,
+            self.column_types(),
+            self.upsert_keys,
+            metadata=self.include_sdc_metadata_properties,
         )
+        if check is not None:
+            check.sync_started_at = self.sync_started_at
+        return check
 
     def column_types(self) -> dict[str, str]:
         """Each property's column type, as the table has it now."""
@@ -316,7 +323,7 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
             if not after and batch is not None and self._load_lines(file, batch):
                 return
             items = itertools.chain(file.lines(), after)
-            self._load_records(self._records(items), self.column_types())
+            self._load_records(self._records(items, file.started), self.column_types())
         finally:
             file.remove()
 
@@ -333,7 +340,8 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
 
         def by_records() -> None:
             try:
-                self._load_records(self._records(file.lines()), self.column_types())
+                records = self._records(file.lines(), file.started)
+                self._load_records(records, self.column_types())
             finally:
                 file.remove()
 
@@ -344,11 +352,18 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
         self.connector.loads.settle()
         super().activate_version(new_version)
 
-    def _records(self, items: Iterable[dict[str, Any] | tuple[int, bytes]]) -> list[dict[str, Any]]:
-        """The batch's records as the SDK's path holds them: a lane line is decoded, validated
-        and its dates parsed as the SDK does for a RECORD message (``_validate_and_parse``, the
-        one private SDK step used here), with the SDK path's errors for its input line."""
+    def _records(
+        self,
+        items: Iterable[dict[str, Any] | tuple[int, bytes]],
+        started: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """The batch's records as the SDK's path holds them: a lane line is decoded, given
+        its _sdc columns, validated and its dates parsed as the SDK does for a RECORD message
+        (``_add_sdc_metadata_to_record`` with the batch's ``started``, ``_validate_and_parse``:
+        the private SDK steps used here), with the SDK path's errors for its input line."""
         records: list[dict[str, Any]] = []
+        metadata = self.include_sdc_metadata_properties
+        context = {"batch_start_time": started} if started is not None else {}
         for item in items:
             if isinstance(item, dict):
                 records.append(item)
@@ -357,7 +372,9 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
             message: dict[str, Any] = RECORD_DECODER.decode(line)
             record: dict[str, Any] = message["record"]
 
-            def handle(record: dict[str, Any] = record) -> None:
+            def handle(record: dict[str, Any] = record, message: dict[str, Any] = message) -> None:
+                if metadata:
+                    self._add_sdc_metadata_to_record(record, message, context)
                 self._validate_and_parse(record)
                 records.append(self.preprocess_record(record, {}))
 
@@ -368,13 +385,16 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
         """Load the lane's lines as they are; ``False`` when DuckDB refused them (nothing of
         them is loaded then: the caller loads them as records)."""
         assert self.record_check is not None  # a lane file exists only then
+        column_types = self.record_check.column_types
+        keys = self.upsert_keys
+        hard_delete = bool(self.config.get("hard_delete")) and DELETED_AT in column_types
         try:
             self.connector.load_json_lines(
                 table=str(self.full_table_name),
                 file=file.path,
-                column_types=self.record_check.column_types,
-                keys=self.upsert_keys,
-                hard_delete_column=None,
+                column_types=column_types,
+                keys=keys,
+                hard_delete_column=DELETED_AT if hard_delete and keys else None,
                 lane=batch,
             )
         except sa.exc.DBAPIError as error:

@@ -969,8 +969,8 @@ MAPPED_INPUT: list[Line | bytes] = [
         ({"stream_maps": {MUTATIES: {"__filter__": "Id != 3"}}}, 1),
         ({"stream_maps": {RELATIES: {"Extra": "str(Admin)"}}}, 8),
         ({"flattening_enabled": True, "flattening_max_depth": 1}, 0),
-        ({"hard_delete": True}, 0),
-        ({"add_record_metadata": True}, 0),
+        ({"hard_delete": True}, 9),
+        ({"add_record_metadata": True}, 9),
         ({"validate_records": False}, 9),
         ({"load_method": "append-only", "batch_size_rows": 2}, 9),
         ({"decimal_scale": 4, "declared_decimal_places": False}, 9),
@@ -983,9 +983,68 @@ def test_settings_give_the_sdk_outcome(
     tmp_path: Path, settings: dict[str, Any], taken: int
 ) -> None:
     """Stream maps, flattening, hard deletes, record metadata, no validation and other
-    settings: the outcome is the SDK path's; the lane takes no line of a mapped stream, nor
-    of a stream with _sdc columns (``taken``: the lines it takes)."""
+    settings: the outcome is the SDK path's; the lane takes no line of a mapped stream
+    (``taken``: the lines it takes); the _sdc columns it computes (hard_delete,
+    add_record_metadata) equal the SDK's but for the run's own times."""
     assert_same(both_ways(tmp_path, MAPPED_INPUT, settings), taken=taken)
+
+
+def _envelope(n: int, deleted: str | None = None, version: int | None = 7) -> bytes:
+    """A compact RECORD line of DELETES with the envelope's version and time_extracted."""
+    record: dict[str, Any] = {"Id": n, "Note": f"n{n}", "_sdc_deleted_at": deleted}
+    message: dict[str, Any] = {"type": "RECORD", "stream": DELETES, "record": record}
+    if version is not None:
+        message["version"] = version
+    message["time_extracted"] = f"2026-11-30T10:{n % 60:02d}:00.123456+00:00"
+    return _ENCODE(message)
+
+
+DELETES = "Verwijderd"
+DELETES_SCHEMA = schema_message(
+    DELETES,
+    {
+        "Id": {"type": "integer"},
+        "Note": TEXT,
+        "_sdc_deleted_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+    ["Id"],
+)
+
+
+@pytest.mark.parametrize("batch", [2, None])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"hard_delete": True, "add_record_metadata": True},
+        {"hard_delete": True},
+        {"add_record_metadata": True},
+        {"add_record_metadata": True, "load_method": "append-only"},
+    ],
+    ids=json.dumps,
+)
+def test_metadata_and_deletes_through_the_lane_as_the_sdk_path(
+    tmp_path: Path, settings: dict[str, Any], batch: int | None
+) -> None:
+    """A stream whose schema declares _sdc_deleted_at, with envelopes carrying version and
+    time_extracted: _sdc_extracted_at and _sdc_table_version come from the envelope, a record
+    with _sdc_deleted_at removes its row (hard_delete) or keeps it as a tombstone, as by the
+    SDK path; an envelope without version, and one with a time_extracted in another form,
+    too."""
+    lines: list[Line | bytes] = [DELETES_SCHEMA, *(_envelope(n) for n in range(1, 9))]
+    lines += [
+        state_message({"s": 1}),
+        _envelope(3, deleted="2026-11-30T11:00:00+00:00"),
+        _envelope(5, deleted="2026-11-30T11:00:00Z", version=None),
+        _envelope(6).replace(b"T10:06:00.123456+00:00", b" 10:06:00+00:00"),
+        _envelope(9),
+        state_message({"s": 2}),
+    ]
+    run = dict(settings, **({"batch_size_rows": batch} if batch else {}))
+    pair = both_ways(tmp_path, lines, run)
+    assert_same(pair, taken=12)
+    rows = pair.lane.tables[f"main.{DELETES}"]
+    deleted, appended = settings.get("hard_delete"), "load_method" in settings
+    assert len(rows) == (7 if deleted else 12 if appended else 9)  # 9 ids, 2 deleted
 
 
 def test_without_validation_wrong_types_load_as_the_sdk_path_loads_them(tmp_path: Path) -> None:
