@@ -6,11 +6,11 @@ is not one the lane knows exactly: a plain type (``integer``, ``number``, ``stri
 ``maxLength``/``minLength``, ``multipleOf`` (the column's places), ``format`` ``date`` and
 ``date-time``; no ``default`` (the validator fills it in) and no ``required`` property the
 schema does not declare; singer-sdk's ``_sdc`` columns when the sink adds them (``METADATA``:
-computed by the load; ``_sdc_deleted_at``: the record's). Per line (one msgspec decode, for whole runs of lines at once): each
-value of the JSON type its schema allows (an integer is no 1.0, a number no "1.5", true no 1),
-each required and key property present and set, each number property present, lengths, dates
-and date-times that are real days and times. Per batch (``LaneFile``, DuckDB): number places,
-key spelling, the text form of dates and date-times.
+computed by the load; ``_sdc_deleted_at``: the record's). Per line (one msgspec decode, for
+whole runs of lines at once): each value of the JSON type its schema allows (an integer is no
+1.0, a number no "1.5", true no 1), each required and key property present and set, each number
+property present, lengths, dates and date-times that are real days and times. Per batch
+(``LaneFile``, DuckDB): number places, key spelling, the text form of dates and date-times.
 """
 
 from __future__ import annotations
