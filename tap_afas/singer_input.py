@@ -59,7 +59,7 @@ _INPUT_ERRORS = (
 Message = dict[str, Any]
 # Lines are parsed by msgspec (fractions as Decimal, as the SDK does); the standard library only
 # words the errors and reads integers beyond 64 bits.
-_FAST_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+MESSAGE_DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
 
 EXPLANATION = "singer_input_explanation"  # set on an SDK error raised while handling a line
@@ -134,7 +134,7 @@ class CheckedSingerReader(SingerReader):
     def deserialize_json(self, line: str) -> Message:
         n = self.line_number
         try:
-            message = _FAST_DECODER.decode(line)
+            message = MESSAGE_DECODER.decode(line)
         except msgspec.DecodeError:
             message = self._slow_decode(line, n)
         problem = _envelope_problem(message)

@@ -103,6 +103,7 @@ class RecordCheck:
         texts: Mapping[str, str],
         decimals: Mapping[str, int],
         metadata: Sequence[str] = (),
+        sync_started_at: int = 0,
     ) -> None:
         decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(envelope)
         # Decode a line (or whole lines): raise msgspec.ValidationError (or DecodeError) when
@@ -113,13 +114,12 @@ class RecordCheck:
         self.texts = dict(texts)
         self.decimals = dict(decimals)  # number property → its column's places
         self.metadata = tuple(metadata)  # the _sdc columns the load computes (METADATA)
-        self.sync_started_at = 0  # the sink's (singer-sdk's _sdc_sync_started_at), when set
+        self.sync_started_at = sync_started_at  # the sink's (_sdc_sync_started_at)
         self._keys = {name: json.dumps(name, ensure_ascii=False).encode() for name in decimals}
         self._places = (
             re.compile(
                 b"|".join(
-                    re.escape(self._keys[name])
-                    + rb":\s*-?(?:[0-9]+\.[0-9]{%d}[0-9]*[1-9]|[0-9.]+[eE])" % scale
+                    re.escape(self._keys[name]) + MORE_PLACES % scale
                     for name, scale in decimals.items()
                 )
             )
@@ -136,11 +136,13 @@ class RecordCheck:
         keys: Sequence[str],
         *,
         metadata: bool = False,
+        sync_started_at: int = 0,
     ) -> RecordCheck | None:
         """The check for ``stream``'s records, whose table has ``column_types`` (by property);
         ``keys`` must be present and set. With ``metadata`` (the sink adds singer-sdk's _sdc
         columns) the METADATA properties are computed by the load and ``_sdc_deleted_at``
-        is read from the record; without it, or for any other _sdc property, ``None``."""
+        is read from the record (``_sdc_sync_started_at`` is ``sync_started_at``); without
+        it, or for any other _sdc property, ``None``."""
         if set(schema) - TOP_LEVEL or schema.get("type", "object") not in ("object", ["object"]):
             return None
         if schema.get("additionalProperties", True) not in (True, False):
@@ -196,7 +198,7 @@ class RecordCheck:
             gc=False,
         )
         columns = {n: column_types[n] for n in properties}
-        return cls(envelope, columns, texts, decimals, computed)
+        return cls(envelope, columns, texts, decimals, computed, sync_started_at)
 
     def more_places(self, text: bytes) -> bool:
         """Whether whole lines ``text`` hold a number with more places than its column keeps,

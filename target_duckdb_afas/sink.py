@@ -19,7 +19,6 @@ tap's ``primary_keys`` for that connector, or load with ``load_method: append-on
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import functools
 import itertools
 import tempfile
@@ -28,21 +27,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import sqlalchemy as sa
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.sql import SQLSink
 from typing_extensions import override
 
+from tap_afas.singer_input import MESSAGE_DECODER
 from target_duckdb_afas.background import Then
 from target_duckdb_afas.connector import MAIN, DuckDBConnector
 from target_duckdb_afas.lane_file import LaneFile
-from target_duckdb_afas.record_check import LaneBatch, RecordCheck
+from target_duckdb_afas.record_check import DELETED_AT, LaneBatch, RecordCheck
 from target_duckdb_afas.rows import column_kinds, explain_refusal, json_lines
 from target_duckdb_afas.types import declared_places
 from target_duckdb_afas.validation import CompiledValidator
 
-DELETED_AT = "_sdc_deleted_at"
 AtLine = Callable[[int, dict[str, Any], Callable[[], None]], None]
 
 
@@ -50,7 +48,6 @@ def _here(number: int, message: dict[str, Any], handle: Callable[[], None]) -> N
     handle()
 
 
-RECORD_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)  # as the SDK's reader
 LANE_BATCH_ROWS = 200_000  # lines of a lane batch (on disk as it grows) unless batch_size_rows
 
 
@@ -274,16 +271,14 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
         need singer-sdk's path (format checks, a property the lane does not know exactly)."""
         if self.validate_field_string_format:
             return None
-        check = RecordCheck.build(
+        return RecordCheck.build(
             self.stream_name,
             self.schema,
             self.column_types(),
             self.upsert_keys,
             metadata=self.include_sdc_metadata_properties,
+            sync_started_at=self.sync_started_at,
         )
-        if check is not None:
-            check.sync_started_at = self.sync_started_at
-        return check
 
     def column_types(self) -> dict[str, str]:
         """Each property's column type, as the table has it now."""
@@ -310,22 +305,21 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
             if after:
                 self._load_records(self._records(after), self.column_types())
             return
+        handed = False  # to the background load, which removes the file
         try:
             batch = file.close()
-        except BaseException:
-            file.remove()
-            raise
-        if not after and batch is not None and self.background:
-            loads.start(lambda: self._load_in_background(file, batch))
-            return
-        try:
+            if not after and batch is not None and self.background:
+                loads.start(lambda: self._load_in_background(file, batch))
+                handed = True
+                return
             loads.settle()
             if not after and batch is not None and self._load_lines(file, batch):
                 return
             items = itertools.chain(file.lines(), after)
             self._load_records(self._records(items, file.started), self.column_types())
         finally:
-            file.remove()
+            if not handed:
+                file.remove()
 
     def _load_in_background(self, file: LaneFile, batch: LaneBatch) -> Then | None:
         """Load lane lines as they are (in the background); when DuckDB refuses them, what the
@@ -347,11 +341,6 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
 
         return by_records
 
-    @override
-    def activate_version(self, new_version: int) -> None:
-        self.connector.loads.settle()
-        super().activate_version(new_version)
-
     def _records(
         self,
         items: Iterable[dict[str, Any] | tuple[int, bytes]],
@@ -369,7 +358,7 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
                 records.append(item)
                 continue
             number, line = item
-            message: dict[str, Any] = RECORD_DECODER.decode(line)
+            message: dict[str, Any] = MESSAGE_DECODER.decode(line)
             record: dict[str, Any] = message["record"]
 
             def handle(record: dict[str, Any] = record, message: dict[str, Any] = message) -> None:
@@ -386,15 +375,13 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
         them is loaded then: the caller loads them as records)."""
         assert self.record_check is not None  # a lane file exists only then
         column_types = self.record_check.column_types
-        keys = self.upsert_keys
-        hard_delete = bool(self.config.get("hard_delete")) and DELETED_AT in column_types
         try:
             self.connector.load_json_lines(
                 table=str(self.full_table_name),
                 file=file.path,
                 column_types=column_types,
-                keys=keys,
-                hard_delete_column=DELETED_AT if hard_delete and keys else None,
+                keys=self.upsert_keys,
+                hard_delete_column=self._hard_delete_column(column_types),
                 lane=batch,
             )
         except sa.exc.DBAPIError as error:
@@ -407,12 +394,16 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
             return False
         return True
 
+    def _hard_delete_column(self, column_types: Mapping[str, str]) -> str | None:
+        """The column whose value removes a row's key (``hard_delete``, on key upserts)."""
+        deletes = self.config.get("hard_delete") and self.upsert_keys
+        return DELETED_AT if deletes and DELETED_AT in column_types else None
+
     def _load_records(self, records: list[dict[str, Any]], column_types: dict[str, str]) -> None:
         keys = self.upsert_keys
         if keys:
             refuse_null_keys(records, keys, self.stream_name)
         kinds = column_kinds(column_types, self.declared_places)
-        hard_delete = bool(self.config.get("hard_delete")) and DELETED_AT in column_types
         lines = json_lines(records, kinds, self.json_properties, self.stream_name)
         with tempfile.TemporaryDirectory(prefix="target-duckdb-afas-") as workdir:
             file = Path(workdir) / "batch.jsonl"
@@ -423,7 +414,7 @@ class DuckDBSink(SQLSink[DuckDBConnector]):
                     file=file,
                     column_types=column_types,
                     keys=keys,
-                    hard_delete_column=DELETED_AT if hard_delete and keys else None,
+                    hard_delete_column=self._hard_delete_column(column_types),
                 )
             except sa.exc.DBAPIError:
                 explain_refusal(records, kinds, self.stream_name)  # the value, if it is one

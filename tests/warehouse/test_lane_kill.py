@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import duckdb
 import pytest
@@ -104,8 +104,7 @@ class Run:
         self._reader.start()
 
     def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
+        for line in cast(IO[bytes], self.process.stdout):  # stdout=PIPE
             if line.strip():
                 self.states.append(json.loads(line))
 
@@ -116,8 +115,7 @@ class Run:
     def finish(self, timeout: float = 60) -> int:
         code = self.process.wait(timeout=timeout)
         self._reader.join(timeout=10)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
+        cast(IO[bytes], self.process.stdout).close()
         self._stdin.close()
         return code
 
