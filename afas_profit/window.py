@@ -234,7 +234,7 @@ class WindowReader(OrderedReads):
         self._latency_known()  # from metainfo's answers, when there were some
         self._partitions: list[_Partition] = []
         self._per_row: timedelta | None = None  # stored time one row covered, last read
-        self._full_pages = 0  # full pages the density was learnt from
+        self._pages_learnt = 0  # pages the density was learnt from (full or not)
         self._floor = lo
         self._end_probe = "todo"  # todo, running, done
         self._first_sync = first_sync
@@ -442,13 +442,13 @@ class WindowReader(OrderedReads):
             if self._per_row is None:  # the window's first page: not the time before its rows
                 lo = max(lo, parse_afas_datetime(page[0]))
             span = max(parse_afas_datetime(page[-1]) - lo, ONE_SECOND)
-            self._full_pages += 1
         else:
             if self._last_shown is not None:
                 hi = min(hi, _whole_second(self._last_shown) + ONE_SECOND)
             if hi <= lo:
                 return
             span = hi - lo
+        self._pages_learnt += 1
         known = self._per_row
         if known is None:  # the window's first page: all there is to go by
             rows = len(page) or 1 / GROWTH
@@ -458,7 +458,7 @@ class WindowReader(OrderedReads):
 
     def _split(self, part: _Partition, cursor: IncrementalCursor) -> None:
         """Leave ``part`` about ``PIECE_PAGES`` of a page of its range (``FIRST_PIECE_PAGES``
-        while only one full page has been read) by the density learnt (or the piece's own when
+        while only one page has shown a density) by the density learnt (or the piece's own when
         it is read on and its pages were denser) and queue the rest right after it, where the
         next worker cuts again: workers spread over the pieces at the front, where records leave
         next. Nothing is cut before the density is known, inside a stored second read whole, or
@@ -475,7 +475,7 @@ class WindowReader(OrderedReads):
         if part.pages:  # read on: its own full pages say how dense the piece is
             per_row = min(per_row, max(cursor.lo - part.lo, ONE_SECOND) / (part.pages * part.take))
         # One page's density can be a season's: the first pieces leave a margin for more rows.
-        pages = PIECE_PAGES if self._full_pages > 1 else FIRST_PIECE_PAGES
+        pages = PIECE_PAGES if self._pages_learnt > 1 else FIRST_PIECE_PAGES
         length = per_row * part.take * pages
         cut = max(_whole_second(cursor.lo + length), cursor.lo + margin, self._floor)
         if cut >= cursor.hi or end - cut < length / 2:
