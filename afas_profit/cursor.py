@@ -46,6 +46,7 @@ from afas_profit.times import filter_value, parse_afas_datetime
 Row = dict[str, Any]
 HashedRow = tuple[str, str, Row]  # (shown replication key, content hash, row)
 ONE_SECOND = timedelta(seconds=1)
+PRUNE_AFTER = 16  # rows an IncrementalCursor's checkpoint may keep beyond what it must (_emit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +153,9 @@ class Cursor(ABC):
 class IncrementalCursor(Cursor):
     """Read ``lo <= R < hi`` (local wall-clock, whole seconds) ordered by R and the keys.
 
-    ``progress`` is kept current row by row (a resumed sync starts from it): ``lo`` is one
-    second before the newest shown value emitted, ``seen`` the emitted rows shown since then.
+    ``progress`` is kept current row by row (a resumed sync starts from it): ``seen`` holds
+    every emitted row shown at or after ``lo``, and ``lo`` is one second before the newest
+    shown value emitted, or up to ``PRUNE_AFTER`` rows behind it inside a page (see ``_emit``).
     """
 
     def __init__(
@@ -212,16 +214,40 @@ class IncrementalCursor(Cursor):
 
     def _emit(self, page: Iterable[HashedRow]) -> Iterator[Row]:
         """Yield the page's rows (shown R, hash, row) not emitted before; then move on. The
-        page is iterated once, in order (a reader may decode its rows as they are asked for)."""
+        page is iterated once, in order (a reader may decode its rows as they are asked for).
+
+        Each row is recorded in ``progress`` before it is yielded: it goes into ``seen`` at
+        once; ``lo`` follows the newest shown value, and ``seen`` drops what is older, once
+        ``PRUNE_AFTER`` rows have been added since the last time and at the end of the page
+        (``_prune``). In between, ``lo`` is a few rows behind and ``seen`` holds those rows
+        too: a sync resumed there reads them again and skips them. This loop runs for every
+        row, twice in the window reader (its worker's cursor and the twin), so the newest
+        shown value is kept in locals and the common steps are inline."""
         page_start = self.lo
         count = 0
         seen = self.seen if self.seen.buckets else None
+        tail = self.progress["seen"]
+        newest_shown, newest_wall = self._frontier_shown, self._frontier_wall
+        added = 0  # rows added to ``seen`` since the last ``_prune``
         for shown, digest, row in page:
             count += 1
             if seen is not None and seen.consume(shown, digest):
                 continue  # emitted before, and still in progress["seen"]
-            self._track(shown, digest)
+            if shown != newest_shown and shown[:19] > newest_wall:
+                newest_shown, newest_wall = shown, shown[:19]
+                if added >= PRUNE_AFTER:
+                    self._frontier_shown, self._frontier_wall = newest_shown, newest_wall
+                    self._prune()
+                    added = 0
+            added += 1
+            bucket = tail.get(shown)
+            if bucket is None:
+                tail[shown] = {digest: 1}
+            else:
+                bucket[digest] = bucket.get(digest, 0) + 1
             yield row
+        self._frontier_shown, self._frontier_wall = newest_shown, newest_wall
+        self._prune()
         frontier = parse_afas_datetime(self._frontier_wall) if self._frontier_wall else None
         if self.dense:
             self.lo = page_start + ONE_SECOND
@@ -238,26 +264,20 @@ class IncrementalCursor(Cursor):
             self.dense = True
             self.seen = SeenRows.from_state(self.progress["seen"])
 
-    def _track(self, shown: str, digest: str) -> None:
-        """Record an emitted row in ``progress`` (before it leaves this cursor)."""
+    def _prune(self) -> None:
+        """``lo`` moves to one second before the newest shown value emitted, and the emitted
+        rows shown before that leave ``seen``: no request from ``lo`` on returns them (they are
+        stored before ``lo`` - 0.5 s)."""
+        if not self._frontier_wall:
+            return
+        floor = _second_before(self._frontier_wall)
         tail = self.progress["seen"]
-        if shown != self._frontier_shown:
-            wall = shown[:19]
-            if wall > self._frontier_wall:
-                self._frontier_wall = wall
-                self._frontier_shown = shown
-                floor = _second_before(wall)
-                for old in [k for k in tail if k[:19] < floor]:
-                    del tail[old]
-                if self._lo_text[0] != self.lo:  # self.lo moves once a page, at most
-                    self._lo_text = (self.lo, filter_value(self.lo))
-                lo_text = self._lo_text[1]
-                self.progress["lo"] = floor if floor > lo_text else lo_text
-        bucket = tail.get(shown)
-        if bucket is None:
-            tail[shown] = {digest: 1}
-        else:
-            bucket[digest] = bucket.get(digest, 0) + 1
+        for old in [k for k in tail if k[:19] < floor]:
+            del tail[old]
+        if self._lo_text[0] != self.lo:  # self.lo moves once a page, at most
+            self._lo_text = (self.lo, filter_value(self.lo))
+        lo_text = self._lo_text[1]
+        self.progress["lo"] = floor if floor > lo_text else lo_text
 
     def _reset_tail(self) -> None:
         """After a whole stored second: keep only the emitted rows that can come back.

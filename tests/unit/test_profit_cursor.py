@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from afas_profit.cursor import (
+    PRUNE_AFTER,
     Cursor,
     IncrementalCursor,
     KeysetCursor,
@@ -466,6 +467,32 @@ def test_resume_inside_a_dense_second(cut: int) -> None:
     assert_exactly_once(full.emitted[:cut] + rest.emitted, expected)
 
 
+def test_resume_from_every_row_of_a_long_page_while_lo_trails() -> None:
+    """Inside a page ``lo`` follows the newest shown value every ``PRUNE_AFTER`` rows, and
+    ``seen`` holds every row emitted from ``lo`` on: a sync resumed from the checkpoint after
+    any row of a 200-row page (one row a second, and bursts) emits every remaining row once."""
+    window_lo = filter_value(LO)
+    table = [row_at(i, _at(i + 0.2)) for i in range(300)]
+    table += [row_at(300 + i, _at(400 + i // 5 + 0.1 * (i % 5))) for i in range(300)]
+    expected = window_ids(table)
+    cuts = list(range(1, sum(expected.values())))
+    full = drain(
+        incremental(take=200), FakeGetConnector.of(table, replication_key=R), snapshot_at=cuts
+    )
+    trailing = 0
+    for cut in cuts:
+        snapshot = full.snapshots[cut]
+        newest = max(full.emitted[:cut], key=lambda row: str(row[R]))[R]
+        exact_lo = max(filter_value(parse_afas_datetime(newest) - timedelta(seconds=1)), window_lo)
+        assert snapshot["lo"] <= exact_lo, f"after {cut} rows lo is ahead of the rows emitted"
+        trailing += snapshot["lo"] < exact_lo
+        assert sum(len(v) for v in snapshot["seen"].values()) <= PRUNE_AFTER + 10, cut
+        server = FakeGetConnector.of(table, replication_key=R)
+        rest = drain(resume(snapshot, take=200), server)
+        assert_exactly_once(full.emitted[:cut] + rest.emitted, expected)
+    assert trailing > len(cuts) // 2, "precondition: lo trails inside pages"
+
+
 def test_progress_is_json_and_names_a_local_wall_time() -> None:
     table = random_table(2)
     cursor = incremental(take=10)
@@ -828,11 +855,11 @@ def test_progress_lo_is_one_second_before_the_newest_shown_value() -> None:
     shown = [
         (start + timedelta(seconds=s)).isoformat() + "Z" for start in starts for s in range(150)
     ]
-    cursor = IncrementalCursor(
-        R, ("K",), lo=datetime(2024, 1, 1), hi=datetime(2027, 1, 1), take=len(shown) + 1
-    )
+    # One row per page: at the end of a page ``lo`` follows the newest shown value exactly.
+    cursor = IncrementalCursor(R, ("K",), lo=datetime(2024, 1, 1), hi=datetime(2027, 1, 1), take=1)
     checkpoints = []
-    for _ in cursor.accept_hashed((s, f"{n:04x}", {}) for n, s in enumerate(shown)):
+    for n, value in enumerate(shown):
+        assert len(list(cursor.accept_hashed([(value, f"{n:04x}", {})]))) == 1
         checkpoints.append(cursor.checkpoint()["lo"])
     assert checkpoints == [
         (parse_afas_datetime(s) - timedelta(seconds=1)).isoformat() for s in shown
