@@ -1,5 +1,5 @@
 """``python -m tap_afas``."""
 
-from tap_afas.tap import main
+from tap_afas.launcher import main
 
 main()

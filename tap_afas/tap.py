@@ -3,13 +3,13 @@
 Discovery reads ``/metainfo`` (the connectors the token's App Connector offers), keeps the ones
 selected by ``connectors`` / ``exclude_connectors``, and builds each stream's schema from
 ``/metainfo/get/{id}`` (asked for in parallel; for connectors named in full, while ``/metainfo``
-answers).
+answers: ``tap_afas.early_metainfo``, where the console script sends them before singer-sdk
+loads).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,9 +17,10 @@ from singer_sdk import Stream, Tap
 from typing_extensions import override
 
 from afas_profit.client import ProfitClient
+from tap_afas import early_metainfo
 from tap_afas.console import ConsoleChecks, run_console
+from tap_afas.early_metainfo import MetainfoRequests
 from tap_afas.file_streams import file_streams
-from tap_afas.memory import keep_large_blocks_mapped
 from tap_afas.output import BufferedWriter
 from tap_afas.settings import TapSettings, tap_config_schema
 from tap_afas.state_and_catalog import check_catalog, check_state
@@ -41,26 +42,16 @@ class TapAFAS(Tap):
     @override
     def discover_streams(self) -> list[Stream]:
         settings = TapSettings.from_config(self.config)
-        client = ProfitClient(
-            settings.environment,
-            logger=self.logger,
-            max_in_flight=settings.max_parallel_requests,
+        metainfo = early_metainfo.claim(settings, self.logger) or MetainfoRequests(
+            settings,
+            ProfitClient(
+                settings.environment,
+                logger=self.logger,
+                max_in_flight=settings.max_parallel_requests,
+            ),
         )
-        # Each connector's metainfo is one request: sent in parallel, within the tap's limit.
-        # Connectors named in full are asked for while /metainfo answers (one latency less);
-        # one request stays free for /metainfo itself.
-        pool = ThreadPoolExecutor(settings.max_parallel_requests, "metainfo")
-        try:
-            early = {
-                name: pool.submit(client.get_connector_info, name)
-                for name in settings.named_connectors()[: settings.max_parallel_requests - 1]
-            }
-            environment = client.environment_info()
-            chosen = settings.select(environment.get_connectors)
-            asked = [early.get(c) or pool.submit(client.get_connector_info, c) for c in chosen]
-            infos = [answer.result() for answer in asked]
-        finally:  # after an error, what was asked early is not waited for
-            pool.shutdown(wait=False, cancel_futures=True)
+        environment, infos = metainfo.answers()
+        client = metainfo.client
         streams: list[Stream] = []
         for info in infos:
             settings.check_connector(info)
@@ -79,8 +70,8 @@ def _check_settings(config: Mapping[str, Any]) -> None:
 
 def main() -> None:
     """The ``tap-afas`` console script: config, state and catalog are checked before discovery
-    and the first request; every failure ends with one ERROR line (tap_afas/console.py)."""
-    keep_large_blocks_mapped()  # peak memory stays flat as data grows (tap_afas/memory.py)
+    and the first request (but see tap_afas/early_metainfo.py); every failure ends with one
+    ERROR line (tap_afas/console.py). Called by tap_afas/launcher.py."""
     run_console(
         TapAFAS,
         ConsoleChecks(settings=_check_settings, state=check_state, catalog=check_catalog),
