@@ -212,6 +212,17 @@ class IncrementalCursor(Cursor):
         """``accept`` for a page already ``hashed`` (two cursors can share the work)."""
         return self._emit(page)
 
+    def plan(self, page: Iterable[HashedRow], rows: int) -> None:
+        """Take a page of ``rows`` rows whose rows another cursor emits, fed the same pages in
+        the same order (the window reader's twin): only the next request matters here. A page
+        shorter than ``take`` that is not a stored second read whole ends the cursor, as
+        ``accept`` would, without a look at its rows (most pieces are read in one such page)."""
+        if not self.dense and rows < self.take:
+            self.done = True
+            return
+        for _ in self._emit(page):
+            pass
+
     def _emit(self, page: Iterable[HashedRow]) -> Iterator[Row]:
         """Yield the page's rows (shown R, hash, row) not emitted before; then move on. The
         page is iterated once, in order (a reader may decode its rows as they are asked for).

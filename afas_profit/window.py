@@ -374,8 +374,7 @@ class WindowReader(OrderedReads):
                 started = time.monotonic()
                 held = self._held(self.client.get_page(self.connector_id, request))
                 took = time.monotonic() - started
-                for _ in cursor.accept_hashed(held.marks()):
-                    pass  # the twin cursor emits; this one only plans the next request
+                cursor.plan(held.marks(), len(held))  # the twin cursor emits; this one plans
             except BaseException as exc:  # handed to the emitting thread, which raises it
                 self._fail(exc)
                 return

@@ -15,7 +15,7 @@ import json
 import operator
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ import pytest
 from afas_profit.cursor import (
     PRUNE_AFTER,
     Cursor,
+    HashedRow,
     IncrementalCursor,
     KeysetCursor,
     PageRequest,
@@ -491,6 +492,33 @@ def test_resume_from_every_row_of_a_long_page_while_lo_trails() -> None:
         rest = drain(resume(snapshot, take=200), server)
         assert_exactly_once(full.emitted[:cut] + rest.emitted, expected)
     assert trailing > len(cuts) // 2, "precondition: lo trails inside pages"
+
+
+@pytest.mark.parametrize("bursts", [True, False], ids=["bursty", "sparse"])
+def test_a_planning_cursor_asks_what_the_emitting_one_asks(bursts: bool) -> None:
+    """``plan`` (the window reader's worker cursor, fed the pages its twin emits) leads to the
+    same requests as ``accept``; a page shorter than ``take`` ends it unread."""
+    table = random_table(5, count=220, bursts=bursts)
+    server = FakeGetConnector.of(table, replication_key=R)
+    emitting, planning = incremental(take=10), incremental(take=10)
+    pages = 0
+    while not emitting.done:
+        request = emitting.request()
+        assert planning.request() == request, f"page {pages}"
+        hashed = emitting.hashed(server.get(request))
+        list(emitting.accept_hashed(hashed))
+        planning.plan(iter(hashed), len(hashed))
+        assert planning.done == emitting.done
+        pages += 1
+    assert pages > 10, "precondition: many pages"
+
+    def unread() -> Iterator[HashedRow]:
+        raise AssertionError("a short page was read")
+        yield from ()
+
+    short = incremental(take=10)
+    short.plan(unread(), 9)
+    assert short.done
 
 
 def test_progress_is_json_and_names_a_local_wall_time() -> None:
