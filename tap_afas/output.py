@@ -30,6 +30,8 @@ from typing_extensions import override
 FLUSH_BYTES = 256 * 1024
 FLUSH_SECONDS = 0.5
 T = TypeVar("T")
+_encode_into = encoder.encode_into  # bound once: called for every record
+_monotonic = time.monotonic
 _WRITERS: weakref.WeakSet[BufferedWriter] = weakref.WeakSet()
 
 
@@ -50,13 +52,11 @@ class BufferedWriter(MsgSpecWriter):
                 self._buffer += line
                 self._write()
             return
+        buffer = self._buffer  # one per writer, changed in place only
         with self._lock:  # the line is encoded straight into the buffer, as the SDK encodes it
-            encoder.encode_into(message.to_dict(), self._buffer, -1)
-            self._buffer += b"\n"
-            if (
-                len(self._buffer) >= FLUSH_BYTES
-                or time.monotonic() - self._last_write >= FLUSH_SECONDS
-            ):
+            _encode_into(message.to_dict(), buffer, -1)
+            buffer += b"\n"
+            if len(buffer) >= FLUSH_BYTES or _monotonic() - self._last_write >= FLUSH_SECONDS:
                 self._write()
 
     def flush(self) -> None:
