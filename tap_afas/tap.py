@@ -19,7 +19,6 @@ from typing_extensions import override
 from afas_profit.client import ProfitClient
 from tap_afas import early_metainfo
 from tap_afas.console import ConsoleChecks, run_console
-from tap_afas.early_metainfo import MetainfoRequests
 from tap_afas.file_streams import file_streams
 from tap_afas.output import BufferedWriter
 from tap_afas.settings import TapSettings, tap_config_schema
@@ -42,7 +41,7 @@ class TapAFAS(Tap):
     @override
     def discover_streams(self) -> list[Stream]:
         settings = TapSettings.from_config(self.config)
-        metainfo = early_metainfo.claim(settings, self.logger) or MetainfoRequests(
+        metainfo = early_metainfo.claim(settings, self.logger) or early_metainfo.MetainfoRequests(
             settings,
             ProfitClient(
                 settings.environment,
