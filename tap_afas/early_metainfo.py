@@ -82,8 +82,8 @@ class _HeldLines(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:  # called with the handler's lock held
         if self._target is None:
             self._records.append(record)
-        elif self._target.isEnabledFor(record.levelno):
-            self._target.handle(record)
+        else:
+            _write(self._target, record)
 
     def hand_over(self, target: logging.Logger) -> None:
         self.acquire()
@@ -93,8 +93,13 @@ class _HeldLines(logging.Handler):
         finally:
             self.release()
         for record in held:
-            if target.isEnabledFor(record.levelno):
-                target.handle(record)
+            _write(target, record)
+
+
+def _write(logger: logging.Logger, record: logging.LogRecord) -> None:
+    """``record`` through ``logger``'s handlers, unless ``logger`` leaves its level out."""
+    if logger.isEnabledFor(record.levelno):
+        logger.handle(record)
 
 
 @dataclass
@@ -103,7 +108,7 @@ class _Started:
     held: _HeldLines
 
 
-_started: list[_Started] = []  # at most one: the requests ``start`` sent, until claimed
+_started: _Started | None = None  # the requests ``start`` sent, until claimed
 
 
 def start(argv: Sequence[str]) -> bool:
@@ -125,22 +130,24 @@ def start(argv: Sequence[str]) -> bool:
                 check(Path(path).read_text(encoding="utf-8"))
     except Exception:  # the console makes the same checks and says what is wrong
         return False
+    global _started
     held = _HeldLines()
     logger = logging.Logger(EARLY_LOGGER)  # its own: no parent, no handler but ``held``
     logger.addHandler(held)
     client = ProfitClient(
         settings.environment, logger=logger, max_in_flight=settings.max_parallel_requests
     )
-    _started[:] = [_Started(MetainfoRequests(settings, client), held)]
+    _started = _Started(MetainfoRequests(settings, client), held)
     return True
 
 
 def claim(settings: TapSettings, logger: logging.Logger) -> MetainfoRequests | None:
     """The requests ``start`` sent, when they were sent for these ``settings`` (once); their
     client logs through ``logger`` from now on, and the lines held so far are written."""
-    if not _started:
+    global _started
+    started, _started = _started, None
+    if started is None:
         return None
-    started = _started.pop()
     if started.requests.settings != settings:
         started.requests.drop()
         return None
