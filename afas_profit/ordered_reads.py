@@ -6,12 +6,13 @@ A reader built on it keeps its contiguous pieces in order (``_pieces``) under ``
 each piece has ``items`` (pages read ahead, in order, and the reader's own markers), ``waiting``
 (pages not yet taken by the emitting thread), ``busy`` (a worker is reading its next page) and
 ``finished`` (every page is in ``items``). ``_in_parallel`` starts ``parallel`` threads running
-``_read_pages`` and yields what the calling thread emits (``_emit_pieces``: piece after piece);
-when that ends (or the caller closes the generator, or raises) the workers are stopped and
-joined. A worker reads the frontmost piece that may be read (``_pick``: while fewer pages than
-``_ahead()`` are held, or for the emitting piece when it has nothing waiting). Whatever a worker
-raises is kept and raised in the calling thread where it next waits for a page
-(``_next_item``), which would otherwise wait for pages that never come.
+``_read_pages`` (those not started before: a reader may start one early, see
+``WindowReader.prefetch``) and yields what the calling thread emits (``_emit_pieces``: piece
+after piece); when that ends (or the caller closes the generator, or raises) the workers are
+stopped and joined (``close``). A worker reads the frontmost piece that may be read (``_pick``:
+while fewer pages than ``_ahead()`` are held, or for the emitting piece when it has nothing
+waiting). Whatever a worker raises is kept and raised in the calling thread where it next waits
+for a page (``_next_item``), which would otherwise wait for pages that never come.
 
 How much stored range a piece of about ``PIECE_PAGES`` of a page covers is learnt from the
 pages read, each weighed by its rows (``weighed_density``).
@@ -61,6 +62,7 @@ class OrderedReads(ABC):
         self._error: BaseException | None = None  # a worker's, raised in the calling thread
         self._front = 0  # index of the emitting piece
         self._emitting: Any = None  # the emitting piece, once emitting has started
+        self._workers: list[threading.Thread] = []
 
     @property
     @abstractmethod
@@ -81,20 +83,28 @@ class OrderedReads(ABC):
 
     def _in_parallel(self, emit: Callable[[], Iterator[Any]]) -> Iterator[Any]:
         """``emit()``, while ``parallel`` workers run ``_read_pages``."""
-        workers = [
-            threading.Thread(target=self._work, name=f"{self._name}-{n}", daemon=True)
-            for n in range(self.parallel)
-        ]
-        for worker in workers:
-            worker.start()
+        self._start_workers(self.parallel)
         try:
             yield from emit()
         finally:
-            with self._cond:
-                self._stop = True
-                self._cond.notify_all()
-            for worker in workers:
-                worker.join()
+            self.close()
+
+    def _start_workers(self, count: int) -> None:
+        """Workers running ``_read_pages``, up to ``count`` in all (some may run already)."""
+        while len(self._workers) < min(count, self.parallel):
+            worker = threading.Thread(
+                target=self._work, name=f"{self._name}-{len(self._workers)}", daemon=True
+            )
+            self._workers.append(worker)
+            worker.start()
+
+    def close(self) -> None:
+        """Stop the workers and wait for them (a request under way ends first)."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        for worker in self._workers:
+            worker.join()
 
     def _emit_pieces(self) -> Iterator[Any]:
         """Piece after piece (pieces may be added behind the emitting one meanwhile)."""

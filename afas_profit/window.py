@@ -40,6 +40,10 @@
   ``page_size``) pieces start at a quarter of it and grow to it when AFAS's latency makes big
   pages pay (``afas_profit.read_ahead``), so a fast AFAS costs a quarter of the memory. Each
   piece keeps the page size it was cut with.
+- **Prefetch.** ``prefetch()`` plans the window and has one worker ask for its first page
+  before ``rows()`` is called (the tap does so for the streams that sync next); until then
+  nothing else is asked for (not the probe, not the empty-R rows) and that one page is held.
+  ``close()`` stops a prefetched reader that is not read.
 - **Requests.** The plain sequential loop needs one request per full page plus a last, shorter
   one. This reader sends one probe per window (none when the first page of a sync with a
   checkpoint holds it all) and one request per piece, plus one more for a piece that held more
@@ -240,6 +244,7 @@ class WindowReader(OrderedReads):
         self._first_sync = first_sync
         self._started = False  # a worker has asked for the window's first page
         self._last_shown: datetime | None = None
+        self._prefetching = False  # prefetch(): only the first page until rows() is called
 
     @classmethod
     def resume(
@@ -318,8 +323,27 @@ class WindowReader(OrderedReads):
 
     # -- reading (worker threads) ------------------------------------------------------------
 
+    def prefetch(self) -> bool:
+        """Ask for the window's first page now, before ``rows()`` is called (the tap does so for
+        the streams that sync next while one emits): one worker starts and reads that page
+        only, held as read ahead; the probe, the empty-R rows and every other page wait for
+        ``rows()``. False (nothing sent) with ``parallel`` 1 or an empty window."""
+        if self.parallel == 1 or self.lo >= self.hi:
+            return False
+        with self._cond:
+            if self._partitions:
+                return False  # planned already: prefetched, or rows() under way
+            self._partitions = self._plan()
+            self._prefetching = True
+        self._start_workers(1)
+        return True
+
     def _window(self) -> Iterator[Row]:
-        self._partitions = self._plan()
+        with self._cond:
+            if not self._partitions:
+                self._partitions = self._plan()
+            self._prefetching = False
+            self._cond.notify_all()
         if self.parallel == 1:
             yield from self._read_here(self._partitions[0])
             return
@@ -390,7 +414,10 @@ class WindowReader(OrderedReads):
 
     def _next_task(self) -> _Partition | object | None:
         """What a free worker does next: the window's first page, then the end probe when due
-        and the empty-R rows' first page when there are some to read, then pages."""
+        and the empty-R rows' first page when there are some to read, then pages; while the
+        window is prefetched, nothing after the first page."""
+        if self._prefetching and self._started:
+            return None
         if self._started and self._probe_due() and not self._all_read():
             return _PROBE
         if self._started and self.empty_rows is not None and self._empty_first is None:

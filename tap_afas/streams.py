@@ -5,13 +5,15 @@ request asks for by ``afas_profit.window.WindowReader`` (incremental: partitions
 emitted in order) or an ``afas_profit.cursor`` cursor (full table); every request goes through
 ``ProfitClient`` (the one door to AFAS). Readers own their checkpoints: this class puts the live
 checkpoint into the stream's state under ``afas_progress`` and singer-sdk writes it with every
-STATE message.
+STATE message. A stream that resumes from its checkpoint can be prepared before it syncs
+(``prepare``, called by ``tap_afas.prefetch`` while the streams before it emit).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +23,7 @@ from typing_extensions import override
 
 from afas_profit.client import ProfitClient
 from afas_profit.cursor import Cursor, KeysetCursor, SingleRequestCursor
+from afas_profit.errors import AFASConfigError
 from afas_profit.filters import Condition, Op
 from afas_profit.key_ranges import KeyRangeReader
 from afas_profit.metainfo import GetConnectorInfo
@@ -52,6 +55,23 @@ class _NullBookmarkNotice(logging.Filter):
 NULL_BOOKMARK_NOTICE = _NullBookmarkNotice()
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A stream's window, planned and its first page asked for before the stream syncs."""
+
+    started: datetime
+    hi: datetime
+    reader: WindowReader
+
+
+def _nothing(stream: GetConnectorStream) -> None:
+    """``on_start`` of a stream without prefetching."""
+
+
+def _nothing_more() -> None:
+    """``on_error`` of a stream without prefetching."""
+
+
 class GetConnectorStream(Stream):
     """A GetConnector read through a reader; full-table when it has no modified-date field."""
 
@@ -81,6 +101,10 @@ class GetConnectorStream(Stream):
         self.deletes = plan.deletes_reader(client, settings)
         self.key_snapshot = plan.key_snapshot(client, settings)
         self.converter = RecordConverter(connector, settings.zone)
+        # tap_afas.prefetch: the streams after this one ask for their first page once it starts
+        self.on_start: Callable[[GetConnectorStream], None] = _nothing
+        self.on_error: Callable[[], None] = _nothing_more
+        self._prepared: _Prepared | None = None
         logging.getLogger("singer_sdk").addFilter(NULL_BOOKMARK_NOTICE)  # no-op when present
         warning = plan.unkeyed_warning()
         if warning:
@@ -93,17 +117,67 @@ class GetConnectorStream(Stream):
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
-        return flushed_at_end(self.owner, self._records(context))
+        return flushed_at_end(self.owner, self._stopping_prepared_on_error(context))
+
+    def _stopping_prepared_on_error(
+        self, context: Mapping[str, Any] | None
+    ) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self._records(context)
+        except BaseException:
+            self.on_error()  # the sync ends here: the streams prepared after this one stop
+            raise
+
+    def prepare(self) -> bool:
+        """Send this stream's first request now, before it syncs (``tap_afas.prefetch``: while
+        the streams before it emit): its window ends where it would end if it started now, and
+        its reader asks for the first page (``WindowReader.prefetch``). Only a stream that
+        resumes from its own checkpoint (every sync after the first): without one, where it
+        starts is singer-sdk's to say when the stream starts. True when it is prepared."""
+        if self._prepared is not None:
+            return True
+        if not self.replication_key:
+            return False
+        # Read, not through get_context_state: that adds an empty entry to the state written
+        # while the streams before this one sync.
+        state = self.tap_state.get("bookmarks", {}).get(self.name) or {}
+        try:
+            progress = Progress.parse(state.get(PROGRESS_KEY), f"{PROGRESS_KEY} of {self.name}")
+        except AFASConfigError:
+            return False  # said when the stream starts, as without prefetching
+        if progress is None:
+            return False
+        started = self.clock()
+        hi = window_end(started, self.settings.zone)
+        reader = self._reader(progress, None, self.replication_key, hi)
+        self._prepared = _Prepared(started, hi, reader)
+        reader.prefetch()
+        return True
+
+    def close_prepared(self) -> None:
+        """Stop a prepared reader that did not sync (the sync ended before this stream)."""
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None:
+            prepared.reader.close()
 
     def _records(self, context: Mapping[str, Any] | None) -> Iterator[dict[str, Any]]:
         """Deletes logged in this sync's window first, then the rows, then keys gone."""
-        started = self.clock()
-        hi = window_end(started, self.settings.zone)
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and context is not None:  # planned from the stream's own state
+            prepared.reader.close()
+            prepared = None
+        if prepared is not None:
+            started, hi, reader = prepared.started, prepared.hi, prepared.reader
+        else:
+            started = self.clock()
+            hi = window_end(started, self.settings.zone)
+            reader = None
+        self.on_start(self)
         state = self.get_context_state(context)
         if self.deletes is not None:
             yield from self._deleted_records(state, hi)
         if self.replication_key:
-            yield from self._window(state, self.replication_key, hi)
+            yield from self._window(state, self.replication_key, hi, reader)
         else:
             yield from self._full_table()
         if self.key_snapshot is not None:
@@ -117,23 +191,15 @@ class GetConnectorStream(Stream):
         return None if start is None else window_start(start, self.settings.zone)
 
     def _window(
-        self, state: dict[str, Any], replication_key: str, hi: datetime
+        self,
+        state: dict[str, Any],
+        replication_key: str,
+        hi: datetime,
+        reader: WindowReader | None = None,
     ) -> Iterator[dict[str, Any]]:
-        plan = self.plan
-        reader = WindowReader.resume(
-            Progress.parse(state.get(PROGRESS_KEY), f"{PROGRESS_KEY} of {self.name}"),
-            start=self._start(),
-            first_sync_rows=lambda: self._empty_rows(replication_key),
-            client=self.client,
-            connector_id=self.connector.id,
-            replication_key=replication_key,
-            keys=plan.keys,
-            hi=hi,
-            take=plan.take,
-            extra=plan.filters,
-            parallel=self.settings.max_parallel_requests,
-            adaptive_take=plan.adaptive_take,
-        )
+        if reader is None:
+            progress = Progress.parse(state.get(PROGRESS_KEY), f"{PROGRESS_KEY} of {self.name}")
+            reader = self._reader(progress, self._start(), replication_key, hi)
         state[PROGRESS_KEY] = reader.checkpoint()
         self.logger.info(
             "GetConnector %s: reading %s from %s up to %s (local time, exclusive)%s",
@@ -153,6 +219,25 @@ class GetConnectorStream(Stream):
                 reader.emitted_empty,
                 replication_key,
             )
+
+    def _reader(
+        self, progress: Progress | None, start: datetime | None, replication_key: str, hi: datetime
+    ) -> WindowReader:
+        plan = self.plan
+        return WindowReader.resume(
+            progress,
+            start=start,
+            first_sync_rows=lambda: self._empty_rows(replication_key),
+            client=self.client,
+            connector_id=self.connector.id,
+            replication_key=replication_key,
+            keys=plan.keys,
+            hi=hi,
+            take=plan.take,
+            extra=plan.filters,
+            parallel=self.settings.max_parallel_requests,
+            adaptive_take=plan.adaptive_take,
+        )
 
     def _empty_rows(self, replication_key: str) -> Cursor:
         """The rows no window reaches: ``replication_key`` is empty."""

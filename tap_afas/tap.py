@@ -21,6 +21,7 @@ from tap_afas import early_metainfo
 from tap_afas.console import ConsoleChecks, run_console
 from tap_afas.file_streams import file_streams
 from tap_afas.output import BufferedWriter
+from tap_afas.prefetch import StreamPrefetch
 from tap_afas.settings import TapSettings, tap_config_schema
 from tap_afas.state_and_catalog import check_catalog, check_state
 from tap_afas.streams import GetConnectorStream
@@ -52,9 +53,12 @@ class TapAFAS(Tap):
         environment, infos = metainfo.answers()
         client = metainfo.client
         streams: list[Stream] = []
+        prefetch = StreamPrefetch(self, settings.max_parallel_requests - 1)
         for info in infos:
             settings.check_connector(info)
-            streams.append(GetConnectorStream(self, info, settings, client, self.clock))
+            stream = GetConnectorStream(self, info, settings, client, self.clock)
+            stream.on_start, stream.on_error = prefetch.after, prefetch.close
+            streams.append(stream)
         streams.extend(file_streams(self, settings, client, environment, self.clock))
         return streams
 
