@@ -19,6 +19,8 @@
   ``parallel + 1`` pages are held (read or being read, not yet emitted) besides the one being
   emitted; the emitting range may always read its next page. An error in a worker is raised in
   the calling thread; closing ``rows()`` stops the workers.
+- **Prefetch.** ``prefetch()`` sends the first page's request at once, in a thread of its own,
+  and ``rows()`` takes its answer; ``close()`` waits for it when the rows are not read.
 - **Requests.** The sequential loop's, about ``1 / PIECE_PAGES`` times (each range ends with a
   shorter page), plus the probe. Requests in flight are further bounded by the client for the
   whole process.
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 
 from afas_profit.client import ProfitClient
 from afas_profit.cursor import KeysetCursor, PageRequest, Row
+from afas_profit.early_answer import EarlyAnswer
 from afas_profit.filters import Condition, Op, and_all
 from afas_profit.ordered_reads import PIECE_PAGES, OrderedReads, weighed_density
 
@@ -81,11 +84,36 @@ class KeyRangeReader(OrderedReads):
         self._ranges: list[_Range] = []
         self._per_row = 1.0  # first-key values one row covers, as read so far
         self._top = 0  # the largest first-key value the probe found
+        self._first: tuple[KeysetCursor, EarlyAnswer[list[Row]]] | None = None  # prefetch()
+
+    def prefetch(self) -> bool:
+        """Ask for the first page now, before ``rows()`` is called (the tap does so for the
+        streams that sync next while one emits), in a thread of its own: ``rows()`` takes its
+        answer, or raises what it raised. False (nothing sent) when asked for already."""
+        if self._first is not None:
+            return False
+        first = KeysetCursor(self.keys, take=self.take, extra=self.extra)
+        request = first.request()
+        answer = EarlyAnswer(lambda: self._get(request), f"{self.connector_id}-first-page")
+        self._first = (first, answer)
+        return True
+
+    def close(self) -> None:
+        """Stop the workers, and wait for a prefetched first page not taken (dropped)."""
+        first, self._first = self._first, None
+        if first is not None:
+            first[1].close()
+        super().close()
 
     def rows(self) -> Iterator[Row]:
         """Every row once, in key order."""
-        first = KeysetCursor(self.keys, take=self.take, extra=self.extra)
-        page = self._get(first.request())
+        prefetched, self._first = self._first, None
+        if prefetched is not None:
+            first, answer = prefetched
+            page = answer.result()
+        else:
+            first = KeysetCursor(self.keys, take=self.take, extra=self.extra)
+            page = self._get(first.request())
         yield from first.accept(page)
         if first.done:
             return

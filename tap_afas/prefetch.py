@@ -6,7 +6,8 @@ with a page or less to read, those waits in a row are most of the sync. So when 
 the next ``depth`` streams (in singer-sdk's order, the selected ones) that resume from their own
 checkpoint are prepared (``GetConnectorStream.prepare``): each plans its window as if it started
 now, and its reader asks for the window's first page (``WindowReader.prefetch``), held until
-that stream syncs; the rest of its reading waits for it.
+that stream syncs; the rest of its reading waits for it. A full-table stream with a key is
+prepared too: its first page by key (``KeyRangeReader.prefetch``).
 
 - ``depth`` is ``max_parallel_requests - 1``: with the starting stream's own first request, no
   more than the setting are in flight (the client bounds requests for the whole process anyway;
@@ -14,8 +15,8 @@ that stream syncs; the rest of its reading waits for it.
   once). With ``max_parallel_requests`` 1 nothing is prepared.
 - Memory: a prepared stream holds at most its first page, so at most ``depth`` pages wait.
 - Not prepared: a stream without a checkpoint (its first sync: singer-sdk says where it starts
-  when it starts), full-table streams (no modified-date field) and file streams. They still
-  prepare the streams after them when they start.
+  when it starts), a full-table stream without a key (one request for the whole table) and file
+  streams. They still prepare the streams after them when they start.
 - A stream whose checkpoint the state does not hold readably is not prepared: it reports that
   when it starts, as it would without prefetching.
 - When a stream fails, the readers of the prepared streams are stopped (``close``): the sync

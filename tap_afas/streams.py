@@ -61,7 +61,7 @@ class _Prepared:
 
     started: datetime
     hi: datetime
-    reader: WindowReader
+    reader: WindowReader | KeyRangeReader
 
 
 def _nothing(stream: GetConnectorStream) -> None:
@@ -133,11 +133,18 @@ class GetConnectorStream(Stream):
         the streams before it emit): its window ends where it would end if it started now, and
         its reader asks for the first page (``WindowReader.prefetch``). Only a stream that
         resumes from its own checkpoint (every sync after the first): without one, where it
-        starts is singer-sdk's to say when the stream starts. True when it is prepared."""
+        starts is singer-sdk's to say when the stream starts. A full-table stream with a key
+        asks for its first page by key (``KeyRangeReader.prefetch``). True when prepared."""
         if self._prepared is not None:
             return True
         if not self.replication_key:
-            return False
+            if not self.primary_keys:
+                return False  # one request for the whole table, when the stream starts
+            started = self.clock()
+            table = self._key_range_reader()
+            self._prepared = _Prepared(started, window_end(started, self.settings.zone), table)
+            table.prefetch()
+            return True
         # Read, not through get_context_state: that adds an empty entry to the state written
         # while the streams before this one sync.
         state = self.tap_state.get("bookmarks", {}).get(self.name) or {}
@@ -177,9 +184,11 @@ class GetConnectorStream(Stream):
         if self.deletes is not None:
             yield from self._deleted_records(state, hi)
         if self.replication_key:
+            assert not isinstance(reader, KeyRangeReader)
             yield from self._window(state, self.replication_key, hi, reader)
         else:
-            yield from self._full_table()
+            assert not isinstance(reader, WindowReader)
+            yield from self._full_table(reader)
         if self.key_snapshot is not None:
             yield from self.key_snapshot.deleted_records(
                 started.replace(microsecond=0).isoformat(), self.replication_key
@@ -243,7 +252,7 @@ class GetConnectorStream(Stream):
         """The rows no window reaches: ``replication_key`` is empty."""
         return self._table_cursor((*self.plan.filters, Condition(replication_key, Op.EMPTY)))
 
-    def _full_table(self) -> Iterator[dict[str, Any]]:
+    def _full_table(self, reader: KeyRangeReader | None = None) -> Iterator[dict[str, Any]]:
         """By key, in parallel ranges of an integer first key (afas_profit.key_ranges); in one
         request when no key is known."""
         if not self.primary_keys:
@@ -251,7 +260,11 @@ class GetConnectorStream(Stream):
             while not cursor.done:
                 yield from cursor.accept(self.client.get_rows(self.connector.id, cursor.request()))
             return
-        reader = KeyRangeReader(
+        yield from (reader or self._key_range_reader()).rows()
+
+    def _key_range_reader(self) -> KeyRangeReader:
+        assert self.primary_keys
+        return KeyRangeReader(
             self.client,
             self.connector.id,
             self.primary_keys,
@@ -260,7 +273,6 @@ class GetConnectorStream(Stream):
             parallel=self.settings.max_parallel_requests,
             integer_first_key=self.plan.integer_first_key,
         )
-        yield from reader.rows()
 
     def _table_cursor(self, extra: tuple[Condition, ...]) -> Cursor:
         """Every row matching ``extra``: by key, or in one request when no key is known."""
