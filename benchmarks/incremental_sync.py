@@ -42,6 +42,7 @@ from tap_throughput import (
     start_server,
     stop_server,
     tap_command,
+    write_pages,
 )
 
 from afas_sandbox.datasets import load_dataset
@@ -109,19 +110,8 @@ def sequential_loop(
                 params["filterfieldids"] = f"{plan.replication_key},{plan.replication_key}"
                 params["filtervalues"] = f"{lo or '1900-01-01T00:00:00'},{hi}"
                 params["operatortypes"] = "2,5"
-            skip = 0
-            while True:
-                params.update(skip=skip, take=plan.take)
-                response = session.get(f"{base_url}/connectors/{plan.connector}", params=params)
-                response.raise_for_status()
-                rows = json.loads(response.content)["rows"]
-                for row in rows:
-                    out.write(json.dumps({"type": "RECORD", "stream": plan.stream, "record": row}))
-                    out.write("\n")
-                total += len(rows)
-                if len(rows) < plan.take:
-                    break
-                skip += plan.take
+            url = f"{base_url}/connectors/{plan.connector}"
+            total += write_pages(session, url, params, plan.stream, plan.take, out)
     return total
 
 

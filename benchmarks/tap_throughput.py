@@ -44,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 import requests
@@ -192,28 +193,39 @@ def raw_loop(base_url: str, header: str, plan: Plan) -> int:
     hi = datetime.now(ZONE).strftime("%Y-%m-%dT%H:%M:%S")
     session = requests.Session()
     session.headers["Authorization"] = header
-    url = f"{base_url}/connectors/{CONNECTOR}"
-    skip, total = 0, 0
+    params: dict[str, str | int] = {
+        "orderbyfieldids": ",".join(plan.order),
+        "filterfieldids": f"{plan.replication_key},{plan.replication_key}",
+        "filtervalues": f"{EARLIEST},{hi}",
+        "operatortypes": "2,5",
+    }
     with open(os.devnull, "w", encoding="utf-8") as out:
-        while True:
-            params: dict[str, str | int] = {
-                "skip": skip,
-                "take": plan.take,
-                "orderbyfieldids": ",".join(plan.order),
-                "filterfieldids": f"{plan.replication_key},{plan.replication_key}",
-                "filtervalues": f"{EARLIEST},{hi}",
-                "operatortypes": "2,5",
-            }
-            response = session.get(url, params=params, timeout=300)
-            response.raise_for_status()
-            rows = json.loads(response.content)["rows"]
-            for row in rows:
-                out.write(json.dumps({"type": "RECORD", "stream": plan.stream, "record": row}))
-                out.write("\n")
-            total += len(rows)
-            if len(rows) < plan.take:
-                return total
-            skip += plan.take
+        url = f"{base_url}/connectors/{CONNECTOR}"
+        return write_pages(session, url, params, plan.stream, plan.take, out)
+
+
+def write_pages(
+    session: requests.Session,
+    url: str,
+    params: dict[str, str | int],
+    stream: str,
+    take: int,
+    out: TextIO,
+) -> int:
+    """Skip/take pages of ``url`` with ``params`` until a shorter one, as a plain client pages;
+    one ``json.dumps`` RECORD line per row to ``out``. Returns the rows read."""
+    skip, total = 0, 0
+    while True:
+        response = session.get(url, params={**params, "skip": skip, "take": take}, timeout=300)
+        response.raise_for_status()
+        rows = json.loads(response.content)["rows"]
+        for row in rows:
+            out.write(json.dumps({"type": "RECORD", "stream": stream, "record": row}))
+            out.write("\n")
+        total += len(rows)
+        if len(rows) < take:
+            return total
+        skip += take
 
 
 def measure(loop: Callable[[], int], repeat: int) -> tuple[int, list[float]]:

@@ -18,6 +18,7 @@ from afas_profit.client import ProfitClient, RetryPolicy
 from afas_profit.errors import AFASRequestError
 from afas_profit.key_ranges import KeyRangeReader
 from afas_sandbox import RunningSandbox
+from tests.support.waiting import wait_until
 from tests.unit.test_key_ranges import (
     CONNECTOR,
     ROWS,
@@ -49,9 +50,7 @@ def client(sandbox: RunningSandbox) -> Iterator[ProfitClient]:
 
 
 def wait_for(log: PageKeys, count: int) -> list[Sent]:
-    deadline = time.monotonic() + 10
-    while len(log.snapshot()) < count and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: len(log.snapshot()) >= count)
     return log.snapshot()
 
 

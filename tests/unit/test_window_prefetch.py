@@ -18,6 +18,7 @@ from afas_profit.cursor import SeenRows
 from afas_profit.errors import AFASRequestError
 from afas_profit.window import Progress, WindowReader
 from afas_sandbox import RunningSandbox
+from tests.support.waiting import wait_until
 from tests.unit.test_profit_window import (
     CONNECTOR,
     HI,
@@ -52,9 +53,7 @@ def client(sandbox: RunningSandbox) -> Any:
 
 
 def wait_for_pages(log: PageLog, count: int) -> list[Page]:
-    deadline = time.monotonic() + 10
-    while len(log.snapshot()) < count and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: len(log.snapshot()) >= count)
     return log.snapshot()
 
 
