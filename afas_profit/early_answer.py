@@ -20,14 +20,14 @@ class EarlyAnswer(Generic[T]):
 
     def __init__(self, ask: Callable[[], T], name: str) -> None:
         self._ask = ask
-        self._value: T | None = None
+        self._value: list[T] = []  # the answer, once in
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
-            self._value = self._ask()
+            self._value.append(self._ask())
         except BaseException as exc:  # raised in the thread that takes the answer
             self._error = exc
 
@@ -36,8 +36,7 @@ class EarlyAnswer(Generic[T]):
         self._thread.join()
         if self._error is not None:
             raise self._error
-        assert self._value is not None
-        return self._value
+        return self._value[0]
 
     def close(self) -> None:
         """Wait for the request to end; its answer is not used."""

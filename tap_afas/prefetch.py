@@ -13,7 +13,8 @@ prepared too: its first page by key (``KeyRangeReader.prefetch``).
   more than the setting are in flight (the client bounds requests for the whole process anyway;
   the prepared streams' first requests may delay the running stream's later ones by one answer,
   once). With ``max_parallel_requests`` 1 nothing is prepared.
-- Memory: a prepared stream holds at most its first page, so at most ``depth`` pages wait.
+- Memory: a prepared stream holds at most its first page (as JSON text for a window, decoded
+  for a full-table stream), so at most ``depth`` pages wait.
 - Not prepared: a stream without a checkpoint (its first sync: singer-sdk says where it starts
   when it starts), a full-table stream without a key (one request for the whole table) and file
   streams. They still prepare the streams after them when they start.
