@@ -42,6 +42,10 @@ def connectors_in_flight_at_once(requests: list[Seen]) -> int:
     return most
 
 
+def start(request: Seen) -> float:
+    return request.started
+
+
 def records(run: TapRun) -> dict[str, Any]:
     return {name: multiset(rows) for name, rows in run.by_stream.items()}
 
@@ -170,3 +174,50 @@ def test_rows_changing_after_a_prefetched_page_are_complete_over_two_runs(
         emitted = {canon(r) for r in r1 + r2}
         changed = [k for k in before[connector] | touched[connector] if k in now]
         assert [k for k in changed if canon(now[k]) not in emitted] == [], connector
+
+
+PREPARED_FAULTS = {
+    "Profit_Employees": {"kind": "reset"},
+    "Profit_Organisations": {"kind": "truncate"},
+    "Profit_Persons": {"status": 503, "retry_after": 1},
+    "Profit_Subjects": {"status": 500, "external_message": "Timeout expired"},
+}
+
+
+def test_faults_on_prepared_first_pages_are_retried_and_the_sync_is_unchanged(
+    afas_sandbox: RunningSandbox,
+) -> None:
+    """A reset, a truncated body, a 503 and a transient 500 on the first request of streams
+    prepared while others emit: retried in the background as any request (other streams' requests
+    go while one waits to retry), and the sync emits the records and STATE messages of the same
+    sync without faults."""
+    state = first_state(afas_sandbox)
+    afas_sandbox.mutate("Profit_Persons", updates=20)
+    afas_sandbox.mutate("Profit_Subjects", updates=20)
+    afas_sandbox.latency.fixed_ms = LATENCY_MS
+    end = datetime.now(timezone.utc) + timedelta(seconds=1)
+    faults: list[Any] = []
+
+    def add_faults(tap: Any) -> None:  # after discovery: its metainfo calls are answered
+        for connector, fault in PREPARED_FAULTS.items():
+            faults.append(afas_sandbox.faults.add(connector=connector, times=1, **fault))
+
+    recorder = RequestRecorder(afas_sandbox)
+    faulted = run_tap(tap_config(afas_sandbox), state, before_sync=add_faults, clock=lambda: end)
+    requests = recorder.snapshot()
+    clean = run_tap(tap_config(afas_sandbox), state, clock=lambda: end)
+
+    assert [f.hits for f in faults] == [1] * len(PREPARED_FAULTS)
+    assert records(faulted) == records(clean)
+    assert faulted.states == clean.states
+    assert sum(len(r) for r in faulted.by_stream.values()) >= 40, "precondition: changes"
+    for connector in PREPARED_FAULTS:  # the sync went on while the request waited to retry
+        failed, retried = sorted((r for r in requests if r.connector == connector), key=start)[:2]
+        waiting = (failed.finished, retried.started)
+        during = [
+            r.connector
+            for r in requests
+            if r.connector not in (None, connector) and waiting[0] <= r.started < waiting[1]
+        ]
+        assert during, f"nothing else was asked for while {connector}'s first page waited"
+    assert reader_threads() == []
