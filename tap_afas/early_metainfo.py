@@ -2,8 +2,9 @@
 
 ``MetainfoRequests`` sends ``/metainfo`` and ``/metainfo/get/{id}`` of the connectors named in
 full in ``connectors`` at once, in parallel (within ``max_parallel_requests``, one of them
-``/metainfo``), and the other chosen connectors' once ``/metainfo`` has answered;
-``TapAFAS.discover_streams`` reads the answers.
+``/metainfo``), and the other chosen connectors' once ``/metainfo`` has answered (for a sync
+given a catalog, only those whose streams it selects); ``TapAFAS.discover_streams`` reads the
+answers.
 
 ``start`` is called by the ``tap-afas`` console script before it loads singer-sdk (about 0.2 s
 of imports, most of an AFAS answer's latency): when the command line is a sync or a discovery
@@ -21,7 +22,7 @@ are held and written through the tap's logger once discovery takes the requests 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,13 +52,18 @@ class MetainfoRequests:
             for name in settings.named_connectors()[: parallel - 1]
         }
 
-    def answers(self) -> tuple[EnvironmentInfo, list[GetConnectorInfo]]:
+    def answers(
+        self, synced: Callable[[str], bool] | None = None
+    ) -> tuple[EnvironmentInfo, list[GetConnectorInfo]]:
         """``/metainfo``'s answer and the chosen connectors' metainfo, in ``/metainfo``'s
-        order; a request's error is raised here. What was asked early and is not chosen (an
-        excluded connector) is not waited for."""
+        order; a request's error is raised here. ``synced``: of the chosen connectors, the ones
+        a sync reads (a catalog's selection); the others' metainfo is not asked for. What was
+        asked early and is not chosen (an excluded connector) is not waited for."""
         try:
             environment = self._environment.result()
             chosen = self.settings.select(environment.get_connectors)
+            if synced is not None:
+                chosen = [c for c in chosen if synced(c)]
             asked = [
                 self._early.get(c) or self._pool.submit(self.client.get_connector_info, c)
                 for c in chosen

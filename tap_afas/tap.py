@@ -4,7 +4,7 @@ Discovery reads ``/metainfo`` (the connectors the token's App Connector offers),
 selected by ``connectors`` / ``exclude_connectors``, and builds each stream's schema from
 ``/metainfo/get/{id}`` (asked for in parallel; for connectors named in full, while ``/metainfo``
 answers: ``tap_afas.early_metainfo``, where the console script sends them before singer-sdk
-loads).
+loads). A sync given a catalog builds the streams it selects only.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from singer_sdk import Stream, Tap
 from typing_extensions import override
 
 from afas_profit.client import ProfitClient
+from afas_profit.conventions import stream_name_for
 from tap_afas import early_metainfo
 from tap_afas.console import ConsoleChecks, run_console
 from tap_afas.file_streams import file_streams
@@ -37,7 +38,14 @@ class TapAFAS(Tap):
     def __init__(self, *args: Any, clock: Callable[[], datetime] | None = None, **kwargs: Any):
         """``clock`` gives the time now in UTC (default: the system clock; tests set it)."""
         self.clock = clock or _utc_now
+        self._discovering = False  # run_discovery: every connector, whatever a catalog selects
         super().__init__(*args, **kwargs)
+
+    @override
+    def run_discovery(self) -> str:
+        """The catalog of every chosen connector, also when a ``--catalog`` is given."""
+        self._discovering = True
+        return super().run_discovery()
 
     @override
     def discover_streams(self) -> list[Stream]:
@@ -50,7 +58,7 @@ class TapAFAS(Tap):
                 max_in_flight=settings.max_parallel_requests,
             ),
         )
-        environment, infos = metainfo.answers()
+        environment, infos = metainfo.answers(self._synced_connectors())
         client = metainfo.client
         streams: list[Stream] = []
         prefetch = StreamPrefetch(self, settings.max_parallel_requests - 1)
@@ -61,6 +69,20 @@ class TapAFAS(Tap):
             streams.append(stream)
         streams.extend(file_streams(self, settings, client, environment, self.clock))
         return streams
+
+    def _synced_connectors(self) -> Callable[[str], bool] | None:
+        """With an input catalog, a sync reads only the streams it selects (singer-sdk syncs
+        no other), so only their connectors' metainfo is asked for; None (every chosen
+        connector) for a discovery or without a catalog."""
+        catalog = self.input_catalog
+        if catalog is None or self._discovering:
+            return None
+        selected = {
+            entry.tap_stream_id
+            for entry in catalog.streams
+            if entry.metadata.resolve_selection().get((), True)
+        }
+        return lambda connector_id: stream_name_for(connector_id) in selected
 
 
 def _utc_now() -> datetime:

@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 
 from afas_sandbox import RunningSandbox
+from tap_afas.tap import TapAFAS
+from tests.support.plugin_runs import keep_signal_handlers
 from tests.support.recorders import RequestRecorder
 from tests.support.sandbox_reading import SandboxReader
-from tests.support.tap_runs import discover, discovery_error, run_tap_cli, tap_config
+from tests.support.tap_runs import discover, discovery_error, run_tap, run_tap_cli, tap_config
 
 DOCUMENTED_REPLICATION_KEYS: dict[str, str | None] = {
     "Profit_Administrations": None,
@@ -303,3 +305,43 @@ def test_named_connectors_metainfo_is_asked_for_while_metainfo_answers(
 
     message = discovery_error(tap_config(sandbox, connectors=["Profit_Nope"]))
     assert "'Profit_Nope' (setting 'connectors') is not available to this token" in message
+
+
+def _selecting(catalog: dict[str, Any], streams: set[str]) -> dict[str, Any]:
+    """``catalog`` with only ``streams`` selected, as Meltano passes it to a sync."""
+    chosen = json.loads(json.dumps(catalog))
+    for entry in chosen["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return chosen
+
+
+def _metainfo_gets(recorder: RequestRecorder) -> list[str]:
+    return sorted(s.path.rsplit("/", 1)[-1] for s in recorder.seen if "/metainfo/get/" in s.path)
+
+
+def test_a_sync_with_a_catalog_asks_only_for_the_selected_connectors_metainfo(
+    afas_sandbox: RunningSandbox,
+) -> None:
+    """singer-sdk syncs only the streams a catalog selects, so a sync given one (Meltano always
+    gives one) asks for the metainfo of those connectors only; its records are those connectors'
+    rows. A discovery given the same catalog still lists every connector."""
+    catalog = _selecting(
+        discover(tap_config(afas_sandbox)), {"profit_persons", "profit_administrations"}
+    )
+    recorder = RequestRecorder(afas_sandbox)
+    run = run_tap(tap_config(afas_sandbox), catalog=catalog)
+    assert _metainfo_gets(recorder) == ["Profit_Administrations", "Profit_Persons"]
+    assert sorted(run.by_stream) == ["profit_administrations", "profit_persons"]
+    with SandboxReader(afas_sandbox) as reader:
+        for connector in ("Profit_Administrations", "Profit_Persons"):
+            assert len(run.records(connector.lower())) == len(reader.all_rows(connector))
+
+    recorder.seen.clear()  # singer-sdk's --discover builds the tap without the catalog; in
+    # process a tap given one can still be asked to discover
+    with keep_signal_handlers():
+        tap = TapAFAS(config=tap_config(afas_sandbox), catalog=catalog, parse_env_config=False)
+        listed = json.loads(tap.run_discovery())
+    assert len(listed["streams"]) == len(DOCUMENTED_KEYS)
+    assert _metainfo_gets(recorder) == sorted(DOCUMENTED_KEYS)
