@@ -117,16 +117,7 @@ class GetConnectorStream(Stream):
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
-        return flushed_at_end(self.owner, self._stopping_prepared_on_error(context))
-
-    def _stopping_prepared_on_error(
-        self, context: Mapping[str, Any] | None
-    ) -> Iterator[dict[str, Any]]:
-        try:
-            yield from self._records(context)
-        except BaseException:
-            self.on_error()  # the sync ends here: the streams prepared after this one stop
-            raise
+        return flushed_at_end(self.owner, self._records(context))
 
     def prepare(self) -> bool:
         """Send this stream's first request now, before it syncs (``tap_afas.prefetch``: while
@@ -137,26 +128,23 @@ class GetConnectorStream(Stream):
         asks for its first page by key (``KeyRangeReader.prefetch``). True when prepared."""
         if self._prepared is not None:
             return True
+        started, hi = self._now()
+        reader: WindowReader | KeyRangeReader
         if not self.replication_key:
             if not self.primary_keys:
                 return False  # one request for the whole table, when the stream starts
-            started = self.clock()
-            table = self._key_range_reader()
-            self._prepared = _Prepared(started, window_end(started, self.settings.zone), table)
-            table.prefetch()
-            return True
-        # Read, not through get_context_state: that adds an empty entry to the state written
-        # while the streams before this one sync.
-        state = self.tap_state.get("bookmarks", {}).get(self.name) or {}
-        try:
-            progress = Progress.parse(state.get(PROGRESS_KEY), f"{PROGRESS_KEY} of {self.name}")
-        except AFASConfigError:
-            return False  # said when the stream starts, as without prefetching
-        if progress is None:
-            return False
-        started = self.clock()
-        hi = window_end(started, self.settings.zone)
-        reader = self._reader(progress, None, self.replication_key, hi)
+            reader = self._key_range_reader()
+        else:
+            # Read, not through get_context_state: that adds an empty entry to the state
+            # written while the streams before this one sync.
+            state = self.tap_state.get("bookmarks", {}).get(self.name) or {}
+            try:
+                progress = self._progress(state)
+            except AFASConfigError:
+                return False  # said when the stream starts, as without prefetching
+            if progress is None:
+                return False
+            reader = self._reader(progress, None, self.replication_key, hi)
         self._prepared = _Prepared(started, hi, reader)
         reader.prefetch()
         return True
@@ -168,31 +156,38 @@ class GetConnectorStream(Stream):
             prepared.reader.close()
 
     def _records(self, context: Mapping[str, Any] | None) -> Iterator[dict[str, Any]]:
-        """Deletes logged in this sync's window first, then the rows, then keys gone."""
+        """Deletes logged in this sync's window first, then the rows, then keys gone. (No
+        partitions: ``context`` is None, the state the stream's own, as ``prepare`` read.)"""
         prepared, self._prepared = self._prepared, None
-        if prepared is not None and context is not None:  # planned from the stream's own state
-            prepared.reader.close()
-            prepared = None
-        if prepared is not None:
-            started, hi, reader = prepared.started, prepared.hi, prepared.reader
-        else:
-            started = self.clock()
-            hi = window_end(started, self.settings.zone)
-            reader = None
+        started, hi = (prepared.started, prepared.hi) if prepared else self._now()
+        reader = prepared.reader if prepared else None
         self.on_start(self)
-        state = self.get_context_state(context)
-        if self.deletes is not None:
-            yield from self._deleted_records(state, hi)
-        if self.replication_key:
-            assert not isinstance(reader, KeyRangeReader)
-            yield from self._window(state, self.replication_key, hi, reader)
-        else:
-            assert not isinstance(reader, WindowReader)
-            yield from self._full_table(reader)
-        if self.key_snapshot is not None:
-            yield from self.key_snapshot.deleted_records(
-                started.replace(microsecond=0).isoformat(), self.replication_key
-            )
+        try:
+            state = self.get_context_state(context)
+            if self.deletes is not None:
+                yield from self._deleted_records(state, hi)
+            if self.replication_key:
+                assert not isinstance(reader, KeyRangeReader)
+                yield from self._window(state, self.replication_key, hi, reader)
+            else:
+                assert not isinstance(reader, WindowReader)
+                yield from self._full_table(reader)
+            if self.key_snapshot is not None:
+                yield from self.key_snapshot.deleted_records(
+                    started.replace(microsecond=0).isoformat(), self.replication_key
+                )
+        except BaseException:
+            self.on_error()  # the sync ends here: the streams prepared after this one stop
+            raise
+
+    def _now(self) -> tuple[datetime, datetime]:
+        """The time now and the window end a stream starting now reads up to."""
+        started = self.clock()
+        return started, window_end(started, self.settings.zone)
+
+    def _progress(self, state: Mapping[str, Any]) -> Progress | None:
+        """The stream's checkpoint in ``state`` (None: none; a broken one is refused)."""
+        return Progress.parse(state.get(PROGRESS_KEY), f"{PROGRESS_KEY} of {self.name}")
 
     def _start(self) -> datetime | None:
         """Where a stream without a checkpoint starts (None: all history, a first sync)."""
@@ -207,8 +202,7 @@ class GetConnectorStream(Stream):
         reader: WindowReader | None = None,
     ) -> Iterator[dict[str, Any]]:
         if reader is None:
-            progress = Progress.parse(state.get(PROGRESS_KEY), f"{PROGRESS_KEY} of {self.name}")
-            reader = self._reader(progress, self._start(), replication_key, hi)
+            reader = self._reader(self._progress(state), self._start(), replication_key, hi)
         state[PROGRESS_KEY] = reader.checkpoint()
         self.logger.info(
             "GetConnector %s: reading %s from %s up to %s (local time, exclusive)%s",
